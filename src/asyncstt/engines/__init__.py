@@ -1,0 +1,3 @@
+"""Speech recognition engines behind one protocol."""
+
+from __future__ import annotations

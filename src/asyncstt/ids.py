@@ -1,0 +1,25 @@
+"""Operation identifiers: 20 lowercase base32 characters from a CSPRNG."""
+
+from __future__ import annotations
+
+import secrets
+
+_ALPHABET = "abcdefghijklmnopqrstuv0123456789"
+LENGTH = 20
+#: Cosmetic prefixes that mimic the public service; never parsed.
+V2_PREFIX = "e03"
+V3_PREFIX = "f8d"
+
+
+def new_operation_id(prefix: str = V2_PREFIX) -> str:
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(LENGTH - len(prefix)))
+    return prefix + body
+
+
+def new_instance_id(prefix: str = "") -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(LENGTH - len(prefix)))
+
+
+def is_plausible_operation_id(value: str) -> bool:
+    """True for strings that could name an operation (≤ 50 printable characters, no path separators)."""
+    return 0 < len(value) <= 50 and value.isascii() and value.isalnum()

@@ -1,0 +1,116 @@
+"""What a client asks for (RecognitionSpec) and what it gets back (Transcript), free of any wire format."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class AudioEncoding(enum.Enum):
+    """The audio format a client declared; the bytes themselves may say otherwise (see `audio.format`)."""
+
+    #: Headerless 16-bit little-endian PCM at `sample_rate_hertz` with `audio_channel_count` channels.
+    LINEAR16_PCM = "LINEAR16_PCM"
+    #: Opus in an Ogg container.
+    OGG_OPUS = "OGG_OPUS"
+    #: MPEG Layer III.
+    MP3 = "MP3"
+    #: RIFF/WAVE container (v3 `containerAudio`; v2 clients send it as LINEAR16_PCM).
+    WAV = "WAV"
+    #: Nothing declared: detect from the bytes.
+    AUTO = "AUTO"
+
+
+class Priority(enum.IntEnum):
+    """Scheduling class of an operation; a higher value is served first."""
+
+    #: `deferred-general`: the same recognition, started only when no standard work waits.
+    DEFERRED = 0
+    #: `general` and its tags.
+    STANDARD = 1
+
+
+@dataclass(frozen=True)
+class RecognitionSpec:
+    """A recognition request normalised from the v2 or v3 wire form."""
+
+    language: str
+    model: str = "general"
+    audio_encoding: AudioEncoding = AudioEncoding.OGG_OPUS
+    sample_rate_hertz: int = 48000
+    audio_channel_count: int = 1
+    profanity_filter: bool = False
+    literature_text: bool = False
+    raw_results: bool = False
+
+    @property
+    def priority(self) -> Priority:
+        return Priority.DEFERRED if self.model.startswith("deferred-") else Priority.STANDARD
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["audio_encoding"] = self.audio_encoding.value
+        return json.dumps(data, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> RecognitionSpec:
+        data = json.loads(text)
+        data["audio_encoding"] = AudioEncoding(data["audio_encoding"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word. `text` is the spoken form: numbers are spelled out."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One utterance of one channel, with times in seconds from the start of the file."""
+
+    #: 0-based channel index (v2 renders it 1-based, v3 0-based).
+    channel: int
+    start: float
+    end: float
+    words: tuple[Word, ...]
+    #: The engine's text in the plain spoken form: lowercase, no punctuation, numbers spelled out.
+    raw_text: str
+    #: The text as the spec asks for it (numbers as digits unless raw_results, literature style, profanity masked).
+    text: str
+    confidence: float = 1.0
+    #: BCP-47 code of the language the engine heard, with its probability, when it detected one.
+    language: str | None = None
+    language_probability: float = 0.0
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Everything recognised in one operation, utterances ordered by start time then channel."""
+
+    utterances: tuple[Utterance, ...] = ()
+    channels: int = 1
+    duration_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> Transcript:
+        data = json.loads(text)
+        utterances = tuple(
+            Utterance(**{**u, "words": tuple(Word(**w) for w in u["words"])}) for u in data["utterances"]
+        )
+        return cls(
+            utterances=utterances,
+            channels=data["channels"],
+            duration_seconds=data["duration_seconds"],
+            extra=data.get("extra", {}),
+        )

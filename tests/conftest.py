@@ -1,0 +1,27 @@
+"""Fixtures shared by every tier. Service fixtures live in `tests/support/` as plugins."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+for _name in [n for n in os.environ if n.startswith("ASYNCSTT_")]:
+    del os.environ[_name]
+
+pytest_plugins = [
+    "tests.support.postgres",
+    "tests.support.s3server",
+    "tests.support.audio",
+]
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The directory with the reference recordings (`jfk.wav`, `ru-neural-networks.wav`)."""
+    if not (SHARED_DATA / "jfk.wav").exists():
+        raise RuntimeError(f"reference audio missing: {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,3 @@
+"""Placeholder until the postgres fixtures land."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Placeholder until the s3server fixtures land."""
+
+from __future__ import annotations
