@@ -1,0 +1,178 @@
+"""The `asyncstt` command: serve, transcribe, keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from asyncstt import __version__
+from asyncstt.settings import Settings
+
+ENCODING_BY_SUFFIX = {
+    ".wav": "LINEAR16_PCM",
+    ".pcm": "LINEAR16_PCM",
+    ".raw": "LINEAR16_PCM",
+    ".ogg": "OGG_OPUS",
+    ".opus": "OGG_OPUS",
+    ".oga": "OGG_OPUS",
+    ".mp3": "MP3",
+}
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    """Settings from the environment, with what was given on the command line on top."""
+    values: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        values["data_dir"] = Path(args.data_dir)
+    if getattr(args, "database", None):
+        values["database_url"] = args.database
+    values.update(overrides)
+    settings = Settings()
+    return settings.model_copy(update=values)
+
+
+def _execution_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes: dict[str, object] = {}
+    if getattr(args, "dask", None):
+        changes["dask_address"] = args.dask
+    if getattr(args, "workers", None):
+        changes["local_workers"] = args.workers
+    if not changes:
+        return settings
+    return settings.model_copy(update={"execution": settings.execution.model_copy(update=changes)})
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from asyncstt.server import Server
+
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = _execution_overrides(args, _settings(args, **overrides))
+    if args.file_root:
+        settings = settings.model_copy(
+            update={"file_sources": settings.file_sources.model_copy(update={"root": Path(args.file_root)})}
+        )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    server = Server(settings)
+    print(
+        f"asyncstt {__version__} listening on {server.url} (data dir: {settings.data_dir.resolve()})",
+        flush=True,
+    )
+    server.run()
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from asyncstt.transcribe import TranscribeRequest, transcribe
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"asyncstt: {path}: no such file", file=sys.stderr)
+        return 2
+    encoding = args.encoding or ENCODING_BY_SUFFIX.get(path.suffix.lower(), "OGG_OPUS")
+    request = TranscribeRequest(
+        path=path,
+        language=args.language,
+        model=args.model,
+        encoding=encoding,
+        sample_rate=args.sample_rate,
+        channels=args.channels,
+        literature_text=args.literature,
+        raw_results=args.raw_results,
+        profanity_filter=args.profanity_filter,
+    )
+    settings = _execution_overrides(args, _settings(args))
+    operation = transcribe(request, settings, server=args.server, api_key=args.api_key)
+    if args.format == "json":
+        print(json.dumps(operation, ensure_ascii=False, indent=2))
+    else:
+        from asyncstt.transcribe import operation_text
+
+        print(operation_text(operation))
+    return 0 if "error" not in operation else 1
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from asyncstt.auth import create_api_key
+    from asyncstt.clock import utcnow
+    from asyncstt.server import open_store
+
+    store = open_store(_settings(args))
+    try:
+        record, secret = create_api_key(store, args.folder, args.service_account, utcnow())
+    finally:
+        store.close()
+    print(f"created API key {record.id} for service account {record.service_account_id} in folder {record.folder_id}")
+    print("it is shown only once; use it as 'Authorization: Api-Key <key>':")
+    print(secret)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="asyncstt", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"asyncstt {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--data-dir", help="where the store and caches live (default: ./asyncstt-data)")
+        sub.add_argument("--database", help="store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)")
+
+    serve = commands.add_parser("serve", help="run the REST API, the dispatcher and a local Dask cluster")
+    common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--dask", help="address of a Dask scheduler; default: start a local cluster")
+    serve.add_argument("--workers", type=int, help="local cluster worker processes (default: one per core)")
+    serve.add_argument("--file-root", help="directory that file:// links may point into (default: none)")
+    serve.set_defaults(handler=cmd_serve)
+
+    tr = commands.add_parser("transcribe", help="recognise a file through the API and print the result")
+    common(tr)
+    tr.add_argument("file")
+    tr.add_argument("--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)")
+    tr.add_argument("--model", default="general", help="general or deferred-general")
+    tr.add_argument("--format", choices=["text", "json"], default="text")
+    tr.add_argument("--encoding", choices=["LINEAR16_PCM", "OGG_OPUS", "MP3"], help="default: from the file name")
+    tr.add_argument("--sample-rate", type=int, default=16000, help="for headerless LINEAR16_PCM")
+    tr.add_argument("--channels", type=int, default=1, help="for headerless LINEAR16_PCM")
+    tr.add_argument("--literature", action="store_true", help="punctuated, capitalised text")
+    tr.add_argument("--raw-results", action="store_true", help="numbers spelled out in text")
+    tr.add_argument("--profanity-filter", action="store_true", help="mask profanities")
+    tr.add_argument("--server", help="URL of a running asyncstt; default: start one in this process")
+    tr.add_argument("--api-key", help="API key for --server")
+    tr.add_argument("--workers", type=int, help="local cluster worker processes when no --server is given")
+    tr.set_defaults(handler=cmd_transcribe)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create an API key; prints it on the last line")
+    common(create)
+    create.add_argument("--folder", default="default", help="folder the key's service account belongs to")
+    create.add_argument("--service-account", default="default-sa", help="service account id")
+    create.set_defaults(handler=cmd_keys_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from asyncstt.transcribe import TranscribeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except TranscribeError as error:
+        print(f"asyncstt: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Putting slice results back together into one transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from asyncstt.audio.probe import AudioInfo
+from asyncstt.errors import InvalidArgument
+from asyncstt.pipeline.task import SliceResult
+from asyncstt.recognition import Transcript
+from asyncstt.settings import LimitSettings
+
+
+def decoded_duration(results: Iterable[SliceResult], channels: int) -> float:
+    """Seconds of one channel that decoding really produced (the longest channel)."""
+    per_channel = [0.0] * channels
+    for result in results:
+        per_channel[result.slice.channel] += result.decoded_seconds
+    return max(per_channel, default=0.0)
+
+
+def check_decoded_limits(duration: float, info: AudioInfo, limits: LimitSettings) -> None:
+    """The duration limit again, on what decoding produced rather than on what the header claimed."""
+    total = duration * info.channels
+    if total > limits.max_duration_seconds:
+        raise InvalidArgument(
+            f"the audio lasts {_hours(total)} summed over {info.channels} channel(s) once decoded "
+            f"(its header claimed {_hours(info.duration_seconds * info.channels)}); "
+            f"the limit is {_hours(limits.max_duration_seconds)}"
+        )
+
+
+def assemble(results: Iterable[SliceResult], info: AudioInfo, duration: float) -> Transcript:
+    """All utterances ordered by start time, then channel, as v2 chunks and v3 finals are emitted."""
+    utterances = sorted(
+        (u for result in results for u in result.utterances), key=lambda u: (u.start, u.channel, u.end)
+    )
+    return Transcript(utterances=tuple(utterances), channels=info.channels, duration_seconds=duration)
+
+
+def _hours(seconds: float) -> str:
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"

@@ -1,0 +1,53 @@
+"""Cutting a file into time slices per channel, with cut points moved to silence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from asyncstt.audio.decode import find_quiet_point
+from asyncstt.audio.probe import AudioInfo
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """One channel's stretch [start, end) in seconds; `end` None runs to the end of the file."""
+
+    index: int
+    channel: int
+    start: float
+    end: float | None
+
+    @property
+    def nominal_seconds(self) -> float:
+        """Length the plan expects; the last slice's real length is known only once it is decoded."""
+        return 0.0 if self.end is None else self.end - self.start
+
+
+def plan_cut_points(path: Path, info: AudioInfo, slice_seconds: float, snap_window: float) -> list[float]:
+    """Cut points shared by every channel, each moved to the quietest moment near its nominal place.
+
+    The last slice is never shorter than half a slice: a short tail is folded into the slice before it.
+    """
+    cuts: list[float] = []
+    nominal = slice_seconds
+    while nominal + slice_seconds / 2 < info.duration_seconds:
+        window = min(snap_window, slice_seconds / 4)
+        cut = find_quiet_point(path, info, nominal, window)
+        if cut <= (cuts[-1] if cuts else 0.0):
+            cut = nominal
+        cuts.append(cut)
+        nominal = cut + slice_seconds
+    return cuts
+
+
+def plan_slices(info: AudioInfo, cuts: list[float]) -> list[SliceSpec]:
+    """Slices for every channel, ordered by start time so that early audio is recognised first."""
+    bounds: list[tuple[float, float | None]] = list(
+        zip([0.0, *cuts], [*cuts, None], strict=True)
+    )
+    slices: list[SliceSpec] = []
+    for start, end in bounds:
+        for channel in range(info.channels):
+            slices.append(SliceSpec(index=len(slices), channel=channel, start=start, end=end))
+    return slices

@@ -1,0 +1,60 @@
+"""The unit of work run on an executor worker: recognise one slice of one channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from asyncstt.audio.decode import TARGET_RATE, decode_channel
+from asyncstt.audio.probe import AudioInfo
+from asyncstt.engines.registry import load_engine
+from asyncstt.pipeline.plan import SliceSpec
+from asyncstt.recognition import RecognitionSpec, Utterance
+from asyncstt.settings import EngineSettings
+from asyncstt.text.normalizer import build_utterance
+
+
+@dataclass(frozen=True)
+class SliceJob:
+    """Everything a worker needs to recognise one slice; plain data, so it travels to any machine."""
+
+    operation_id: str
+    audio_path: str
+    info: AudioInfo
+    slice: SliceSpec
+    spec: RecognitionSpec
+    #: BCP-47 code, or None to let the engine detect the language.
+    language: str | None
+    engine: EngineSettings
+
+
+@dataclass(frozen=True)
+class SliceResult:
+    slice: SliceSpec
+    utterances: tuple[Utterance, ...]
+    #: Seconds of audio actually decoded: headers can lie about duration.
+    decoded_seconds: float
+
+
+def recognise_slice(job: SliceJob) -> SliceResult:
+    """Decode the slice, run the engine on it and turn its segments into utterances with file-relative times.
+
+    Idempotent: running it twice gives the same result, so a worker lost mid-slice costs only a re-run.
+    """
+    samples = decode_channel(
+        Path(job.audio_path), job.info, job.slice.channel, job.slice.start, job.slice.end
+    )
+    engine = load_engine(job.engine)
+    segments = engine.recognise(samples, job.language) if len(samples) else []
+    utterances = []
+    for segment in segments:
+        language = segment.language or job.language or job.spec.language
+        utterance = build_utterance(segment, job.slice.channel, job.slice.start, job.spec, language)
+        if utterance is not None:
+            utterances.append(utterance)
+    return SliceResult(job.slice, tuple(utterances), len(samples) / TARGET_RATE)
+
+
+def warm_up(engine: EngineSettings) -> None:
+    """Load the engine in this worker process so the first slice does not pay for it."""
+    load_engine(engine)

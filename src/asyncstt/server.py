@@ -1,0 +1,118 @@
+"""Assembles a running asyncstt: store, service, front door, dispatcher and executor."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+
+import uvicorn
+
+from asyncstt.auth import Authenticator
+from asyncstt.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.engines.registry import describe_engine
+from asyncstt.executor.base import Executor
+from asyncstt.executor.dask import DaskExecutor
+from asyncstt.http.app import create_app
+from asyncstt.service import OperationService
+from asyncstt.settings import Settings
+from asyncstt.sources.registry import SourceRegistry
+from asyncstt.store.base import OperationStore
+from asyncstt.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Components:
+    """The long-lived parts of one server process."""
+
+    store: OperationStore
+    service: OperationService
+    authenticator: Authenticator
+    dispatcher: Dispatcher
+    executor: Executor
+
+
+def open_store(settings: Settings) -> SqlStore:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqlStore(settings.store_url)
+
+
+def build(settings: Settings, executor: Executor | None = None) -> Components:
+    """Wire the components together; the executor defaults to Dask as the settings describe it."""
+    store = open_store(settings)
+    sources = SourceRegistry(settings)
+    capabilities = describe_engine(settings.engine)
+    service = OperationService(store, sources, capabilities, settings)
+    authenticator = Authenticator(store, required=settings.auth_required)
+    executor = executor or DaskExecutor(settings.execution, settings.engine)
+    fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
+    dispatcher = Dispatcher(store, executor, fetcher, settings)
+    return Components(store, service, authenticator, dispatcher, executor)
+
+
+class Server(AbstractContextManager["Server"]):
+    """A server process: REST on `host:port`, plus the dispatcher feeding the executor.
+
+    `run()` serves in the calling thread until interrupted; as a context manager it serves in a background
+    thread (used by `asyncstt transcribe` and by tests).
+    """
+
+    def __init__(self, settings: Settings, components: Components | None = None) -> None:
+        self.settings = settings
+        self.components = components or build(settings)
+        app = create_app(self.components.service, self.components.authenticator)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+        )
+        self._uvicorn = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def run(self) -> None:
+        self.components.dispatcher.start()
+        try:
+            self._uvicorn.run()
+        finally:
+            self.close()
+
+    def __enter__(self) -> Server:
+        self.components.dispatcher.start()
+        self._thread = threading.Thread(target=self._uvicorn.run, name="http", daemon=True)
+        self._thread.start()
+        while not self._uvicorn.started:
+            if not self._thread.is_alive():
+                self.close()
+                raise RuntimeError(f"the HTTP server could not start on {self.url}")
+            self._thread.join(0.05)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._uvicorn.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+        self.close()
+
+    def close(self) -> None:
+        self.components.dispatcher.stop()
+        self.components.executor.close()
+        self.components.store.close()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind((host, 0))
+        port: int = probe_socket.getsockname()[1]
+        return port
