@@ -1,0 +1,152 @@
+"""End-to-end fixtures: a real `asyncstt serve` process, driven over HTTP like any client would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+#: Small limits so every limit can be crossed with a short file.
+SERVER_LIMITS = {
+    "ASYNCSTT_LIMITS__MAX_DURATION_SECONDS": "40",
+    "ASYNCSTT_LIMITS__MAX_FILE_BYTES": str(3 * 1024 * 1024),
+    "ASYNCSTT_LIMITS__MAX_INLINE_BYTES": str(1024 * 1024),
+}
+DONE_TIMEOUT_SECONDS = 120.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServeProcess:
+    """One `asyncstt serve` child process and an authenticated HTTP client for it."""
+
+    data_dir: Path
+    env: dict[str, str]
+    args: list[str]
+    port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+    api_key: str = ""
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def create_key(self, folder: str = "default", account: str = "sa-e2e") -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "asyncstt.cli", "keys", "create", "--data-dir", str(self.data_dir),
+             "--folder", folder, "--service-account", account],
+            env=self.env, capture_output=True, text=True, check=True, timeout=60,
+        )
+        return done.stdout.strip().splitlines()[-1]
+
+    def start(self) -> None:
+        self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "asyncstt.cli", "serve", "--data-dir", str(self.data_dir),
+             "--port", str(self.port), *self.args],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"asyncstt serve exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"asyncstt serve did not answer: {self.log_path.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the server and everything it started (its Dask workers too)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, api_key: str | None = None) -> httpx.Client:
+        key = api_key if api_key is not None else self.api_key
+        headers = {"Authorization": f"Api-Key {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def wait_done(client: httpx.Client, operation_id: str, timeout: float = DONE_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """Poll once every 0.3 s, as a client does, until the operation is done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = client.get(f"/operations/{operation_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        if body["done"]:
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"operation {operation_id} not done after {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def serve_factory(
+    tmp_path_factory: pytest.TempPathFactory, s3_server: Any
+) -> Iterator[Callable[..., ServeProcess]]:
+    started: list[ServeProcess] = []
+
+    def start(extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> ServeProcess:
+        data_dir = tmp_path_factory.mktemp("serve") / "data"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
+        env.update(SERVER_LIMITS)
+        env.update({
+            "ASYNCSTT_STORAGE__ENDPOINT_URL": s3_server.endpoint_url,
+            "ASYNCSTT_STORAGE__ACCESS_KEY_ID": s3_server.access_key_id,
+            "ASYNCSTT_STORAGE__SECRET_ACCESS_KEY": s3_server.secret_access_key,
+            "ASYNCSTT_EXECUTION__LOCAL_WORKERS": "2",
+            "ASYNCSTT_EXECUTION__SLICE_SECONDS": "20",
+        })
+        env.update(extra_env or {})
+        server = ServeProcess(data_dir=data_dir, env=env, args=args or [])
+        server.data_dir.mkdir(parents=True)
+        server.api_key = server.create_key()
+        server.start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(serve_factory: Callable[..., ServeProcess], audio_fixtures: Any) -> ServeProcess:
+    """The shared server: small limits, file:// links allowed under the audio fixtures' directory."""
+    root = Path(audio_fixtures.jfk_wav).parent
+    return serve_factory(args=["--file-root", str(root)])
+
+
+@pytest.fixture
+def client(server: ServeProcess) -> Iterator[httpx.Client]:
+    with server.client() as http:
+        yield http

@@ -1,0 +1,74 @@
+"""Operations survive a killed server; the `transcribe` command runs the real API path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.acceptance.conftest import ServeProcess, wait_done
+from tests.support.audio import read_wav_mono, write_wav
+from tests.support.wer import JFK_REFERENCE, word_errors
+
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
+
+
+def test_operations_survive_a_killed_server(
+    serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    jfk = read_wav_mono(shared_data / "jfk.wav")
+    write_wav(tmp_path / "twice.wav", [np.tile(jfk, 2)], 16000)
+    s3_server.put("crash", "twice.wav", tmp_path / "twice.wav")
+    server = serve_factory(extra_env={"ASYNCSTT_EXECUTION__LEASE_SECONDS": "3"})
+    with server.client() as client:
+        ids = []
+        for _ in range(4):
+            response = client.post(
+                "/speech/stt/v2/longRunningRecognize",
+                json={"config": {"specification": {"languageCode": "en-US"}}, "audio": {"uri": "s3://crash/twice.wav"}},
+            )
+            assert response.status_code == 200, response.text
+            ids.append(response.json()["id"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            stages = [client.get(f"/operations/{i}").json().get("metadata", {}).get("stage") for i in ids]
+            if "recognising" in stages:
+                break
+            time.sleep(0.05)
+        assert "recognising" in stages, stages
+    server.kill()
+    killed_at = time.monotonic()
+    server.start()
+    with server.client() as client:
+        results = [wait_done(client, operation_id, timeout=180) for operation_id in ids]
+    print(f"all {len(ids)} operations done {time.monotonic() - killed_at:.1f} s after the kill")
+    for operation in results:
+        assert "error" not in operation, operation
+        text = " ".join(c["alternatives"][0]["text"] for c in operation["response"]["chunks"])
+        assert word_errors(text, f"{JFK_REFERENCE} {JFK_REFERENCE}") <= 2, text
+    server.stop()
+
+
+def test_transcribe_command_prints_the_text(shared_data: Path, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "asyncstt.cli", "transcribe", str(shared_data / "jfk.wav"),
+         "--language", "en-US", "--data-dir", str(tmp_path / "data"), "--workers", "1"],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert word_errors(done.stdout, JFK_REFERENCE) <= 1, done.stdout
+
+
+def test_transcribe_command_reports_a_missing_file(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "asyncstt.cli", "transcribe", str(tmp_path / "nope.wav")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2
+    assert "no such file" in done.stderr
