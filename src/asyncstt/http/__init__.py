@@ -1,0 +1,3 @@
+"""The REST front door: FastAPI routes over OperationService."""
+
+from __future__ import annotations

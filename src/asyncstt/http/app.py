@@ -1,0 +1,28 @@
+"""The REST application factory. Nothing happens at import time; the server calls `create_app`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from asyncstt import __version__
+from asyncstt.auth import Authenticator
+from asyncstt.http.errors import install_error_handling
+from asyncstt.http.routes import health, operations, v2
+from asyncstt.service import OperationService
+
+
+def create_app(service: OperationService, authenticator: Authenticator) -> FastAPI:
+    """A FastAPI app serving every REST path on one listener, whatever the Host header says."""
+    app = FastAPI(
+        title="asyncstt",
+        version=__version__,
+        summary="Asynchronous speech recognition speaking the SpeechKit async API",
+    )
+    app.state.service = service
+    app.state.authenticator = authenticator
+    app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
+    install_error_handling(app)
+    app.include_router(v2.router)
+    app.include_router(operations.router)
+    app.include_router(health.router)
+    return app

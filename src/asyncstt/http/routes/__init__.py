@@ -1,0 +1,3 @@
+"""REST routes, one module per API surface."""
+
+from __future__ import annotations

@@ -1,0 +1,25 @@
+"""The Operation API: get and cancel. Both API versions' operations are served here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from asyncstt.http.deps import PrincipalDep, ServiceDep
+from asyncstt.wire.operation import render_operation
+
+router = APIRouter(tags=["operations"])
+
+
+# Registered before the plain GET: `{operation_id}` alone would also match `id:cancel`.
+@router.api_route("/operations/{operation_id}:cancel", methods=["GET", "POST"])
+def cancel_operation(
+    operation_id: str, principal: PrincipalDep, service: ServiceDep
+) -> JSONResponse:
+    """Cancel (GET as in the proto, POST as in the design guide); returns the operation as it now is."""
+    return JSONResponse(render_operation(service.cancel(principal, operation_id)))
+
+
+@router.get("/operations/{operation_id}")
+def get_operation(operation_id: str, principal: PrincipalDep, service: ServiceDep) -> JSONResponse:
+    return JSONResponse(render_operation(service.get(principal, operation_id)))

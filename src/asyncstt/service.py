@@ -1,0 +1,219 @@
+"""OperationService: submit, get, cancel and delete operations on behalf of a caller.
+
+Both front doors (REST and gRPC) call it; it checks everything that can be checked before any audio is read,
+so that a request that cannot succeed is an HTTP 400 at once rather than a failed operation later.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from asyncstt import languages
+from asyncstt.auth import Principal
+from asyncstt.clock import utcnow
+from asyncstt.engines.base import EngineCapabilities
+from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
+from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
+from asyncstt.operation import ApiVersion, Operation, OperationState
+from asyncstt.recognition import AudioEncoding, RecognitionSpec
+from asyncstt.settings import Settings
+from asyncstt.store.base import OperationStore
+
+MODELS = (
+    "general",
+    "general:rc",
+    "general:deprecated",
+    "deferred-general",
+    "deferred-general:rc",
+    "deferred-general:deprecated",
+)
+PCM_SAMPLE_RATES = (8000, 16000, 48000)
+INLINE_SOURCE = "inline:"
+CANCELLED = ErrorInfo(code=1, message="cancelled")
+_MB = 1024**2
+# A cancel that races a dispatcher claiming the operation is retried this many times.
+_CANCEL_ATTEMPTS = 3
+
+
+class SourceValidator(Protocol):
+    """Checks an audio link at submit time (the real one is the source registry)."""
+
+    def validate(self, uri: str) -> str:
+        """The canonical form of `uri`; raises InvalidArgument when it cannot be read."""
+
+
+class OperationService:
+    def __init__(
+        self,
+        store: OperationStore,
+        sources: SourceValidator,
+        capabilities: EngineCapabilities,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._sources = sources
+        self._capabilities = capabilities
+        self._settings = settings
+        self._clock = clock
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def submit(
+        self,
+        principal: Principal,
+        spec: RecognitionSpec,
+        *,
+        uri: str | None,
+        content: bytes | None,
+        api: ApiVersion,
+    ) -> Operation:
+        """Check the request and queue an operation for it, owned by the principal's folder."""
+        checked = replace(spec, language=self.resolve_language(spec.language))
+        self._check_spec(checked)
+        source_uri = self._source(uri, content)
+        now = self._clock()
+        operation = Operation(
+            id=new_operation_id(V2_PREFIX if api is ApiVersion.V2 else V3_PREFIX),
+            folder_id=principal.folder_id,
+            created_by=principal.service_account_id,
+            api=api,
+            spec=checked,
+            source_uri=source_uri,
+            created_at=now,
+            modified_at=now,
+        )
+        self._store.create(operation, inline_audio=content)
+        return operation
+
+    def resolve_language(self, requested: str) -> str:
+        """The canonical code of `requested` (`""`: the default language), checked against the engine.
+
+        The default is `settings.default_language`; unset, it is `ru-RU` when installed, else the single
+        installed language.
+        """
+        code = requested.strip() or self._default_language()
+        canonical = languages.canonical(code)
+        if canonical == languages.AUTO:
+            if not self._capabilities.detects_language:
+                raise InvalidArgument(
+                    f"language auto needs a model that detects languages; the installed model "
+                    f"({self._capabilities.name}) cannot; installed: {self._installed()}"
+                )
+            return canonical
+        if canonical is None:
+            raise InvalidArgument(f"language {code} is not known; installed: {self._installed()}")
+        if canonical not in self._capabilities.languages:
+            raise InvalidArgument(
+                f"language {canonical} is not installed; installed: {self._installed()}"
+            )
+        return canonical
+
+    def _default_language(self) -> str:
+        if self._settings.default_language:
+            return self._settings.default_language
+        installed = self._capabilities.languages
+        if "ru-RU" in installed or not installed:
+            return "ru-RU"
+        if len(installed) == 1:
+            return next(iter(installed))
+        raise InvalidArgument(
+            f"the request names no language and there is no default; name one of: {self._installed()}"
+        )
+
+    def _installed(self) -> str:
+        return ", ".join(sorted(self._capabilities.languages)) or "none"
+
+    def _check_spec(self, spec: RecognitionSpec) -> None:
+        if spec.model not in MODELS:
+            raise InvalidArgument(
+                f"model {spec.model} is not known; use one of: {', '.join(MODELS)}"
+            )
+        if spec.audio_encoding is not AudioEncoding.LINEAR16_PCM:
+            return  # the container carries rate and channels; what the request says is ignored
+        if spec.sample_rate_hertz not in PCM_SAMPLE_RATES:
+            raise InvalidArgument(
+                f"sample rate {spec.sample_rate_hertz} Hz is not allowed for LINEAR16_PCM; "
+                f"use {', '.join(map(str, PCM_SAMPLE_RATES))}"
+            )
+        max_channels = self._settings.limits.max_channels
+        if not 1 <= spec.audio_channel_count <= max_channels:
+            raise InvalidArgument(
+                f"audio channel count {spec.audio_channel_count} is not allowed; "
+                f"use 1 to {max_channels}"
+            )
+
+    def _source(self, uri: str | None, content: bytes | None) -> str:
+        if content is not None and uri is None:
+            self._check_inline(content)
+            return INLINE_SOURCE
+        if uri is not None and content is None:
+            return self._sources.validate(uri)
+        raise InvalidArgument("the request needs exactly one of audio.uri and audio.content")
+
+    def _check_inline(self, content: bytes) -> None:
+        if not content:
+            raise InvalidArgument("audio.content is empty")
+        limit = self._settings.limits.max_inline_bytes
+        if len(content) > limit:
+            raise InvalidArgument(
+                f"inline content is {_megabytes(len(content))} MB; the limit is {_megabytes(limit)} MB; "
+                "put the file in a bucket and send its link as audio.uri"
+            )
+
+    def get(self, principal: Principal, operation_id: str) -> Operation:
+        """The caller's operation. Any other (unknown, another folder's, expired) is NotFound."""
+        operation = (
+            self._store.get(operation_id) if is_plausible_operation_id(operation_id) else None
+        )
+        if (
+            operation is None
+            or operation.folder_id != principal.folder_id
+            or self._expired(operation)
+        ):
+            raise NotFound(f"operation {operation_id[:64]} not found")
+        return operation
+
+    def _expired(self, operation: Operation) -> bool:
+        # The sweeper purges in rounds; an operation past its retention is gone for clients at once.
+        if operation.done_at is None:
+            return False
+        retention = timedelta(seconds=self._settings.limits.retention_seconds)
+        return operation.done_at + retention <= self._clock()
+
+    def cancel(self, principal: Principal, operation_id: str) -> Operation:
+        """Cancel an operation: a queued one at once, a running one at its dispatcher's next slice boundary.
+
+        Cancelling a finished operation returns it unchanged.
+        """
+        for _ in range(_CANCEL_ATTEMPTS):
+            operation = self.get(principal, operation_id)
+            if operation.done:
+                return operation
+            now = self._clock()
+            if operation.state is OperationState.QUEUED:
+                if self._store.finish(operation.id, None, now, error=CANCELLED):
+                    return self.get(principal, operation_id)
+                continue  # claimed meanwhile: cancel it as a running one
+            requested = self._store.request_cancel(operation.id, now)
+            if requested is None:
+                break
+            return requested
+        return self.get(principal, operation_id)
+
+    def delete(self, principal: Principal, operation_id: str) -> None:
+        """Remove the caller's operation with its result and audio at once."""
+        operation = self.get(principal, operation_id)
+        if not self._store.delete(operation.id):
+            raise NotFound(f"operation {operation_id} not found")
+
+
+def _megabytes(size: int) -> str:
+    """Rounded up to 0.1 MB, so that a size just over the limit never prints as the limit itself."""
+    return f"{math.ceil(size * 10 / _MB) / 10:g}"

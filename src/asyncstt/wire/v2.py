@@ -1,0 +1,172 @@
+"""API v2 over REST: the `longRunningRecognize` request in, the `LongRunningRecognitionResponse` out.
+
+Both directions go through the official messages of `yandex.cloud.ai.stt.v2` and `json_format`, which gives
+the public gateway's leniency for free: camelCase and snake_case keys, int64 as a number or a string, enum
+names or numbers, unknown fields ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import duration_pb2, json_format
+from yandex.cloud.ai.stt.v2 import stt_service_pb2
+
+from asyncstt.errors import InvalidArgument
+from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Word
+
+_ENCODING_ENUM = stt_service_pb2.RecognitionSpec.DESCRIPTOR.enum_types_by_name["AudioEncoding"]
+_ENCODINGS: dict[int, AudioEncoding] = {
+    stt_service_pb2.RecognitionSpec.AUDIO_ENCODING_UNSPECIFIED: AudioEncoding.OGG_OPUS,
+    stt_service_pb2.RecognitionSpec.LINEAR16_PCM: AudioEncoding.LINEAR16_PCM,
+    stt_service_pb2.RecognitionSpec.OGG_OPUS: AudioEncoding.OGG_OPUS,
+    stt_service_pb2.RecognitionSpec.MP3: AudioEncoding.MP3,
+}
+_DEFAULT_SAMPLE_RATE = 48000
+_DEFAULT_MODEL = "general"
+# Standard and URL-safe alphabets; line breaks are tolerated as the Go gateway does.
+_BASE64 = re.compile(r"[A-Za-z0-9+/_\-\r\n]*=*[\r\n]*")
+_FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
+_LOCATION_SUFFIX = re.compile(r" at LongRunningRecognitionRequest\.\S*$")
+
+
+@dataclass(frozen=True)
+class V2Submission:
+    """A parsed v2 `longRunningRecognize` request.
+
+    `spec.language` is the code as sent (`""` when absent); the service resolves the default and checks it.
+    Exactly one of `uri` and `content` is set.
+    """
+
+    spec: RecognitionSpec
+    folder_id: str
+    uri: str | None
+    content: bytes | None
+
+
+def parse_long_running_request(body: bytes) -> V2Submission:
+    """Parse a request body as JSON whatever its Content-Type; raise InvalidArgument when it is not valid."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    _check_encoding(_path(data, "config", "specification"))
+    _check_audio(_path(data, "audio"))
+    request = stt_service_pb2.LongRunningRecognitionRequest()
+    try:
+        json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(f"invalid request body: {_readable(str(exc))}") from exc
+    return _submission(request)
+
+
+def _submission(request: Any) -> V2Submission:
+    spec = request.config.specification
+    spec_value = RecognitionSpec(
+        language=spec.language_code,
+        model=spec.model or _DEFAULT_MODEL,
+        audio_encoding=_ENCODINGS[spec.audio_encoding],
+        sample_rate_hertz=spec.sample_rate_hertz or _DEFAULT_SAMPLE_RATE,
+        audio_channel_count=spec.audio_channel_count or 1,
+        profanity_filter=spec.profanity_filter,
+        literature_text=spec.literature_text,
+        raw_results=spec.raw_results,
+    )
+    source = request.audio.WhichOneof("audio_source")
+    if source is None:
+        raise InvalidArgument("the request needs audio.uri (a link to the audio) or audio.content")
+    uri: str | None = request.audio.uri if source == "uri" else None
+    content: bytes | None = request.audio.content if source == "content" else None
+    if uri is not None and not uri.strip():
+        raise InvalidArgument("audio.uri is empty")
+    return V2Submission(
+        spec=spec_value, folder_id=request.config.folder_id, uri=uri, content=content
+    )
+
+
+def _path(data: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """The object at `keys`, or an empty one where the body has none (type errors are the parser's to report)."""
+    node: Any = data
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def _check_encoding(spec: dict[str, Any]) -> None:
+    # ignore_unknown_fields also drops unknown enum names silently; a typo must not become OGG_OPUS.
+    for key in ("audioEncoding", "audio_encoding"):
+        value = spec.get(key)
+        if value is None:
+            continue
+        known = (
+            value in _ENCODING_ENUM.values_by_name
+            if isinstance(value, str)
+            else isinstance(value, int)
+            and not isinstance(value, bool)
+            and value in _ENCODING_ENUM.values_by_number
+        )
+        if not known:
+            hint = "; send WAV files as LINEAR16_PCM" if str(value).upper() == "WAV" else ""
+            raise InvalidArgument(
+                f"config.specification.{key}: unknown audio encoding {json.dumps(value)}; "
+                f"use LINEAR16_PCM, OGG_OPUS or MP3{hint}"
+            )
+
+
+def _check_audio(audio: dict[str, Any]) -> None:
+    if audio.get("uri") is not None and audio.get("content") is not None:
+        raise InvalidArgument("set only one of audio.uri and audio.content")
+    content = audio.get("content")
+    if isinstance(content, str) and not _BASE64.fullmatch(content):
+        raise InvalidArgument("audio.content is not valid base64")
+
+
+def _readable(message: str) -> str:
+    """`Failed to parse config field: Failed to parse x field: why at Msg.config.x..` -> `config.x: why`."""
+    path: list[str] = []
+    while match := _FIELD_PREFIX.match(message):
+        path.append(match.group(1))
+        message = message[match.end() :]
+    reason = _LOCATION_SUFFIX.sub("", message.rstrip(".")).rstrip(".")
+    if reason.startswith(("invalid literal for int()", "Couldn't parse integer")):
+        reason = f"expected an integer, got {reason.rsplit(': ', 1)[-1]}"
+    elif reason.startswith("Expected true or false"):
+        reason = "expected true or false"
+    return f"{'.'.join(path)}: {reason}" if path else reason
+
+
+def render_v2_response(transcript: Transcript) -> Any:
+    """The `LongRunningRecognitionResponse` of a finished operation: one chunk per utterance.
+
+    Utterances come ordered by start time then channel; `channel_tag` is 1-based. A transcript without
+    speech gives a response with no chunks at all (its JSON is only `@type`).
+    """
+    response = stt_service_pb2.LongRunningRecognitionResponse()
+    for utterance in transcript.utterances:
+        if not utterance.text.strip():
+            continue
+        chunk = response.chunks.add(channel_tag=utterance.channel + 1)
+        alternative = chunk.alternatives.add(text=utterance.text, confidence=utterance.confidence)
+        for word in utterance.words:
+            alternative.words.append(_word_info(word))
+    return response
+
+
+def _word_info(word: Word) -> Any:
+    return stt_service_pb2.WordInfo(
+        start_time=_duration(word.start),
+        end_time=_duration(word.end),
+        word=word.text,
+        confidence=word.confidence,
+    )
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    """Millisecond precision, so JSON reads `"0.420s"` rather than float noise."""
+    millis = max(0, round(seconds * 1000))
+    return duration_pb2.Duration(seconds=millis // 1000, nanos=(millis % 1000) * 1_000_000)
