@@ -77,10 +77,11 @@ class FileSource:
                     f"file {path} changed into a symbolic link while being read"
                 ) from exc
             raise InvalidArgument(f"file {path} cannot be read: {exc.strerror}") from exc
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            os.close(fd)
+            raise InvalidArgument(f"{path} is not a regular file")
         with os.fdopen(fd, "rb") as source:
-            status = os.fstat(source.fileno())
-            if not stat.S_ISREG(status.st_mode):
-                raise InvalidArgument(f"{path} is not a regular file")
             if status.st_size > max_bytes:
                 raise too_large(f"file {path}", status.st_size, max_bytes)
             chunks = iter(lambda: source.read(_CHUNK_BYTES), b"")

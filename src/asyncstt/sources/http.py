@@ -26,7 +26,6 @@ from asyncstt.sources.guard import (
 )
 
 _SCHEMES = ("http", "https")
-_CHUNK_BYTES = 1024 * 1024
 _ALLOWED_HOSTS_SETTING = "http_sources.allowed_hosts (ASYNCSTT_HTTP_SOURCES__ALLOWED_HOSTS)"
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
@@ -180,4 +179,4 @@ def _save(url: httpx.URL, response: httpx.Response, destination: Path, max_bytes
     if announced is not None and announced.isdigit() and int(announced) > max_bytes:
         raise too_large(what, int(announced), max_bytes)
     with destination.open("wb") as out:
-        return copy_capped(response.iter_bytes(_CHUNK_BYTES), out, max_bytes, what)
+        return copy_capped(response.iter_bytes(), out, max_bytes, what)
