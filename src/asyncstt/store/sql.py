@@ -1,0 +1,404 @@
+"""SqlStore: the durable store on SQLite (embedded default) or PostgreSQL, through SQLAlchemy Core.
+
+Every method is one transaction. On SQLite, transactions that write start with `BEGIN IMMEDIATE`: they take the
+write lock before reading, so a claim never reads a candidate that another writer is about to take, and waiting
+for the lock goes through the busy timeout instead of failing. On PostgreSQL a claim is one `UPDATE … WHERE id =
+(SELECT … FOR UPDATE SKIP LOCKED)`, so concurrent dispatchers skip each other's rows instead of queueing on them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    create_engine,
+    delete,
+    event,
+    insert,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from asyncstt.errors import ErrorInfo, InvalidArgument
+from asyncstt.operation import ApiVersion, Operation, OperationState, Progress
+from asyncstt.recognition import RecognitionSpec, Transcript
+from asyncstt.store.base import ApiKeyRecord
+from asyncstt.store.schema import api_keys, operation_audio, operations
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: How long a SQLite writer waits for another one to finish before giving up, in seconds.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+#: Key of the PostgreSQL advisory lock that serialises migrations of processes starting together.
+MIGRATION_LOCK_KEY = 0x61737974_74000001
+#: Execution option read by the SQLite `begin` hook.
+_IMMEDIATE = "asyncstt_begin_immediate"
+
+_QUEUED = OperationState.QUEUED.value
+_RUNNING = OperationState.RUNNING.value
+
+
+def normalise_url(url: str) -> URL:
+    """The SQLAlchemy URL to connect with: plain `postgresql://` (and `postgres://`) goes through psycopg 3."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise InvalidArgument(
+            f"cannot parse the database URL {url!r}: expected sqlite:///path/to/file or "
+            "postgresql://user@host:port/database"
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise InvalidArgument(
+            f"unsupported database {backend!r} in the database URL: use sqlite:///path/to/file or "
+            "postgresql://user@host:port/database"
+        )
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise InvalidArgument(
+            "the store needs a SQLite file, not an in-memory database: use sqlite:///path/to/file"
+        )
+    return parsed
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine set up for the store; creates the directory of a SQLite file when it is missing."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    Path(str(parsed.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
+    # The sqlite3 module's own transaction handling would skip BEGIN before SELECT and DDL; SQLAlchemy's `begin`
+    # hook below emits every BEGIN instead, so reads are isolated and writers can ask for IMMEDIATE.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while one writer commits; FULL makes every commit survive a power cut.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(_IMMEDIATE, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    # Config values go through configparser interpolation.
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def _migrate(engine: Engine) -> None:
+    with engine.execution_options(**{_IMMEDIATE: True}).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held to the end of the transaction: a second process waits, then finds the schema at head.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        command.upgrade(_alembic_config(connection), "head")
+
+
+def upgrade(url: str) -> None:
+    """Bring the database at `url` to the newest schema; does nothing when it is there already."""
+    engine = create_store_engine(url)
+    try:
+        _migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def _compress(result: Transcript | None) -> bytes | None:
+    return None if result is None else zlib.compress(result.to_json().encode())
+
+
+def _values(operation: Operation) -> dict[str, Any]:
+    return {
+        "id": operation.id,
+        "folder_id": operation.folder_id,
+        "created_by": operation.created_by,
+        "api": operation.api.value,
+        "spec": operation.spec.to_json(),
+        "priority": int(operation.priority),
+        "source_uri": operation.source_uri,
+        "state": operation.state.value,
+        "processed_seconds": operation.progress.processed_seconds,
+        "total_seconds": operation.progress.total_seconds,
+        "stage": operation.progress.stage,
+        "result": _compress(operation.result),
+        "error_code": None if operation.error is None else operation.error.code,
+        "error_message": None if operation.error is None else operation.error.message,
+        "created_at": operation.created_at,
+        "modified_at": operation.modified_at,
+        "done_at": operation.done_at,
+        "cancel_requested": operation.cancel_requested,
+        "lease_owner": operation.lease_owner,
+        "lease_expires_at": operation.lease_expires_at,
+        "attempts": operation.attempts,
+    }
+
+
+def _operation(row: RowMapping) -> Operation:
+    result = row["result"]
+    return Operation(
+        id=row["id"],
+        folder_id=row["folder_id"],
+        created_by=row["created_by"],
+        api=ApiVersion(row["api"]),
+        spec=RecognitionSpec.from_json(row["spec"]),
+        source_uri=row["source_uri"],
+        created_at=row["created_at"],
+        modified_at=row["modified_at"],
+        state=OperationState(row["state"]),
+        progress=Progress(
+            float(row["processed_seconds"]), float(row["total_seconds"]), row["stage"]
+        ),
+        result=None if result is None else Transcript.from_json(zlib.decompress(result).decode()),
+        error=None
+        if row["error_code"] is None
+        else ErrorInfo(row["error_code"], row["error_message"]),
+        done_at=row["done_at"],
+        cancel_requested=row["cancel_requested"],
+        lease_owner=row["lease_owner"],
+        lease_expires_at=row["lease_expires_at"],
+        attempts=row["attempts"],
+    )
+
+
+def _api_key(row: RowMapping) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row["id"],
+        folder_id=row["folder_id"],
+        service_account_id=row["service_account_id"],
+        secret_hash=row["secret_hash"],
+        created_at=row["created_at"],
+        revoked=row["revoked"],
+    )
+
+
+def _held_by(owner: str) -> Any:
+    return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
+
+
+class SqlStore:
+    """The `OperationStore` on a SQL database. See the module docstring for how claims stay exclusive."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self._engine = create_store_engine(url)
+        self._writer = self._engine.execution_options(**{_IMMEDIATE: True})
+        if migrate:
+            try:
+                _migrate(self._engine)
+            except BaseException:
+                self._engine.dispose()
+                raise
+
+    def create(self, operation: Operation, inline_audio: bytes | None = None) -> None:
+        try:
+            with self._writer.begin() as connection:
+                connection.execute(insert(operations).values(_values(operation)))
+                if inline_audio is not None:
+                    connection.execute(
+                        insert(operation_audio).values(operation_id=operation.id, data=inline_audio)
+                    )
+        except IntegrityError as exc:
+            raise ValueError(f"operation {operation.id} exists") from exc
+
+    def get(self, operation_id: str) -> Operation | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(operations).where(operations.c.id == operation_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _operation(row)
+
+    def claim(self, owner: str, lease_seconds: float, now: datetime) -> Operation | None:
+        candidate = (
+            select(operations.c.id)
+            .where(
+                or_(
+                    operations.c.state == _QUEUED,
+                    and_(operations.c.state == _RUNNING, operations.c.lease_expires_at <= now),
+                )
+            )
+            .order_by(operations.c.priority.desc(), operations.c.created_at, operations.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        statement = (
+            update(operations)
+            .where(operations.c.id == candidate)
+            .values(
+                state=_RUNNING,
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=operations.c.attempts + 1,
+                modified_at=now,
+            )
+            .returning(*operations.c)
+        )
+        with self._writer.begin() as connection:
+            row = connection.execute(statement).mappings().one_or_none()
+        return None if row is None else _operation(row)
+
+    def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, _held_by(owner))
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds))
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def set_progress(
+        self, operation_id: str, owner: str, progress: Progress, now: datetime
+    ) -> bool:
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, _held_by(owner))
+            .values(
+                processed_seconds=progress.processed_seconds,
+                total_seconds=progress.total_seconds,
+                stage=progress.stage,
+                modified_at=now,
+            )
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def finish(
+        self,
+        operation_id: str,
+        owner: str | None,
+        now: datetime,
+        result: Transcript | None = None,
+        error: ErrorInfo | None = None,
+    ) -> bool:
+        if (result is None) == (error is None):
+            raise ValueError("exactly one of result and error")
+        condition = operations.c.state == _QUEUED if owner is None else _held_by(owner)
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, condition)
+            .values(
+                state=(
+                    OperationState.SUCCEEDED if result is not None else OperationState.FAILED
+                ).value,
+                result=_compress(result),
+                error_code=None if error is None else error.code,
+                error_message=None if error is None else error.message,
+                done_at=now,
+                modified_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                processed_seconds=operations.c.total_seconds,
+                stage="done",
+            )
+        )
+        with self._writer.begin() as connection:
+            if connection.execute(statement).rowcount != 1:
+                return False
+            connection.execute(
+                delete(operation_audio).where(operation_audio.c.operation_id == operation_id)
+            )
+        return True
+
+    def request_cancel(self, operation_id: str, now: datetime) -> Operation | None:
+        statement = (
+            update(operations)
+            .where(
+                operations.c.id == operation_id,
+                operations.c.state == _RUNNING,
+                not_(operations.c.cancel_requested),
+            )
+            .values(cancel_requested=True, modified_at=now)
+        )
+        with self._writer.begin() as connection:
+            connection.execute(statement)
+            row = (
+                connection.execute(select(operations).where(operations.c.id == operation_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _operation(row)
+
+    def delete(self, operation_id: str) -> bool:
+        # The audio row goes with it: ON DELETE CASCADE.
+        with self._writer.begin() as connection:
+            return (
+                connection.execute(
+                    delete(operations).where(operations.c.id == operation_id)
+                ).rowcount
+                == 1
+            )
+
+    def purge_finished_before(self, cutoff: datetime) -> list[str]:
+        statement = (
+            delete(operations).where(operations.c.done_at < cutoff).returning(operations.c.id)
+        )
+        with self._writer.begin() as connection:
+            return list(connection.execute(statement).scalars())
+
+    def inline_audio(self, operation_id: str) -> bytes | None:
+        statement = select(operation_audio.c.data).where(
+            operation_audio.c.operation_id == operation_id
+        )
+        with self._engine.connect() as connection:
+            data = connection.execute(statement).scalar_one_or_none()
+        return None if data is None else bytes(data)
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        with self._writer.begin() as connection:
+            connection.execute(delete(api_keys).where(api_keys.c.id == record.id))
+            connection.execute(
+                insert(api_keys).values(
+                    id=record.id,
+                    folder_id=record.folder_id,
+                    service_account_id=record.service_account_id,
+                    secret_hash=record.secret_hash,
+                    created_at=record.created_at,
+                    revoked=record.revoked,
+                )
+            )
+
+    def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(api_keys).where(api_keys.c.id == key_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _api_key(row)
+
+    def close(self) -> None:
+        self._engine.dispose()

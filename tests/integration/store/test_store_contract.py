@@ -1,0 +1,401 @@
+"""The OperationStore contract, run against every implementation: in memory, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from asyncstt.errors import ErrorInfo
+from asyncstt.operation import ApiVersion, OperationState, Progress
+from asyncstt.recognition import Transcript
+from asyncstt.store.base import ApiKeyRecord, OperationStore
+from asyncstt.store.memory import InMemoryStore
+from asyncstt.store.sql import SqlStore
+from tests.integration.store.factories import at, make_operation, make_transcript
+from tests.support.postgres import STORE_URL_FIXTURES
+
+pytestmark = pytest.mark.integration
+
+CANCELLED = ErrorInfo(code=1, message="cancelled")
+
+
+@pytest.fixture(params=["memory", *STORE_URL_FIXTURES])
+def store(request: pytest.FixtureRequest) -> Iterator[OperationStore]:
+    implementation: OperationStore = (
+        InMemoryStore()
+        if request.param == "memory"
+        else SqlStore(request.getfixturevalue(STORE_URL_FIXTURES[request.param]))
+    )
+    yield implementation
+    implementation.close()
+
+
+def _claim_all(store: OperationStore, owner: str, now: datetime) -> list[str]:
+    claimed = []
+    while (operation := store.claim(owner, 30, now)) is not None:
+        claimed.append(operation.id)
+    return claimed
+
+
+# create / get
+
+
+def test_get_returns_what_was_created(store: OperationStore) -> None:
+    operation = make_operation("op1", api=ApiVersion.V3, model="deferred-general")
+    store.create(operation)
+    assert store.get("op1") == operation
+    assert store.get("missing") is None
+
+
+def test_every_field_survives_a_round_trip(store: OperationStore) -> None:
+    operation = make_operation("op1").evolve(
+        state=OperationState.FAILED,
+        progress=Progress(12.5, 30.25, "recognising"),
+        error=ErrorInfo(code=3, message="файл не похож на аудио"),
+        done_at=at(60),
+        modified_at=at(60),
+        cancel_requested=True,
+        attempts=3,
+    )
+    store.create(operation)
+    assert store.get("op1") == operation
+
+
+def test_creating_an_existing_id_is_refused(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    with pytest.raises(ValueError, match="op1"):
+        store.create(make_operation("op1", created_at=at(5)))
+    assert store.get("op1") == make_operation("op1")
+
+
+def test_instants_keep_their_value_whatever_the_offset(store: OperationStore) -> None:
+    moscow = timezone(timedelta(hours=3))
+    created = datetime(2026, 3, 1, 15, 0, 0, 123456, tzinfo=moscow)
+    store.create(make_operation("op1", created_at=created))
+    stored = store.get("op1")
+    assert stored is not None
+    assert stored.created_at == datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+# claim
+
+
+def test_claim_on_an_empty_store_finds_nothing(store: OperationStore) -> None:
+    assert store.claim("w1", 30, at(0)) is None
+
+
+def test_claim_leases_the_operation(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    claimed = store.claim("w1", 30, at(10))
+    assert claimed is not None
+    assert claimed.id == "op1"
+    assert claimed.state is OperationState.RUNNING
+    assert claimed.lease_owner == "w1"
+    assert claimed.lease_expires_at == at(40)
+    assert claimed.attempts == 1
+    assert claimed.modified_at == at(10)
+    assert store.get("op1") == claimed
+    assert store.claim("w2", 30, at(11)) is None
+
+
+def test_standard_goes_before_deferred_then_oldest_first(store: OperationStore) -> None:
+    store.create(make_operation("deferred-old", created_at=at(0), model="deferred-general"))
+    store.create(make_operation("standard-new", created_at=at(3)))
+    store.create(make_operation("deferred-new", created_at=at(4), model="deferred-general"))
+    store.create(make_operation("standard-old", created_at=at(1)))
+    store.create(make_operation("standard-tie-b", created_at=at(2)))
+    store.create(make_operation("standard-tie-a", created_at=at(2)))
+    assert _claim_all(store, "w1", at(10)) == [
+        "standard-old",
+        "standard-tie-a",
+        "standard-tie-b",
+        "standard-new",
+        "deferred-old",
+        "deferred-new",
+    ]
+
+
+def test_an_expired_lease_is_claimed_again(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    assert store.claim("w2", 30, at(29)) is None
+    # The lease ends at exactly 30 s: from then on it is free.
+    reclaimed = store.claim("w2", 30, at(30))
+    assert reclaimed is not None
+    assert (reclaimed.lease_owner, reclaimed.attempts, reclaimed.lease_expires_at) == (
+        "w2",
+        2,
+        at(60),
+    )
+    assert not store.renew("op1", "w1", 30, at(31))
+    assert not store.set_progress("op1", "w1", Progress(1, 2, "recognising"), at(31))
+    assert not store.finish("op1", "w1", at(31), result=Transcript())
+    assert store.finish("op1", "w2", at(32), result=Transcript())
+
+
+def test_an_expired_operation_keeps_its_place_in_line(store: OperationStore) -> None:
+    store.create(make_operation("old", created_at=at(0)))
+    store.claim("w1", 5, at(1))
+    store.create(make_operation("new", created_at=at(2)))
+    assert _claim_all(store, "w2", at(100)) == ["old", "new"]
+
+
+def test_finished_operations_are_never_claimed(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    store.finish("op1", "w1", at(1), error=ErrorInfo(13, "engine failed"))
+    assert store.claim("w2", 30, at(1000)) is None
+
+
+# renew / set_progress
+
+
+def test_renew_extends_the_lease_of_its_owner_only(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    assert not store.renew("op1", "w2", 30, at(20))
+    assert store.renew("op1", "w1", 30, at(20))
+    renewed = store.get("op1")
+    assert renewed is not None
+    assert renewed.lease_expires_at == at(50)
+    assert store.claim("w2", 30, at(40)) is None
+    assert not store.renew("missing", "w1", 30, at(20))
+
+
+def test_renew_of_a_queued_or_finished_operation_fails(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    assert not store.renew("op1", "w1", 30, at(0))
+    store.claim("w1", 30, at(0))
+    store.finish("op1", "w1", at(1), result=Transcript())
+    assert not store.renew("op1", "w1", 30, at(2))
+
+
+def test_progress_is_recorded_for_the_lease_holder(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    assert store.set_progress("op1", "w1", Progress(5.5, 22.0, "recognising"), at(3))
+    assert not store.set_progress("op1", "w2", Progress(9, 9, "assembling"), at(4))
+    running = store.get("op1")
+    assert running is not None
+    assert running.progress == Progress(5.5, 22.0, "recognising")
+    assert running.modified_at == at(3)
+    assert not store.set_progress("missing", "w1", Progress(), at(3))
+
+
+# finish
+
+
+def test_finish_with_a_result(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    store.set_progress("op1", "w1", Progress(3.0, 11.0, "recognising"), at(1))
+    transcript = make_transcript(words_per_utterance=3, utterances=2)
+    assert store.finish("op1", "w1", at(5), result=transcript)
+    done = store.get("op1")
+    assert done is not None
+    assert done.state is OperationState.SUCCEEDED
+    assert done.result == transcript
+    assert done.error is None
+    assert (done.done_at, done.modified_at) == (at(5), at(5))
+    assert (done.lease_owner, done.lease_expires_at) == (None, None)
+    assert done.progress == Progress(11.0, 11.0, "done")
+
+
+def test_finish_with_an_error(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    error = ErrorInfo(code=5, message="object s3://bucket/op1.ogg not found")
+    assert store.finish("op1", "w1", at(5), error=error)
+    done = store.get("op1")
+    assert done is not None
+    assert (done.state, done.error, done.result) == (OperationState.FAILED, error, None)
+
+
+def test_finish_happens_once(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    first = make_transcript(words_per_utterance=2, utterances=1)
+    assert store.finish("op1", "w1", at(5), result=first)
+    assert not store.finish("op1", "w1", at(6), result=Transcript())
+    assert not store.finish("op1", None, at(6), error=CANCELLED)
+    done = store.get("op1")
+    assert done is not None
+    assert (done.result, done.done_at) == (first, at(5))
+
+
+def test_finish_without_owner_only_ends_a_queued_operation(store: OperationStore) -> None:
+    store.create(make_operation("queued"))
+    store.create(make_operation("running", created_at=at(-1)))
+    store.claim("w1", 30, at(0))
+    assert not store.finish("running", None, at(1), error=CANCELLED)
+    assert store.finish("queued", None, at(1), error=CANCELLED)
+    cancelled = store.get("queued")
+    assert cancelled is not None
+    assert (cancelled.state, cancelled.error, cancelled.done_at) == (
+        OperationState.FAILED,
+        CANCELLED,
+        at(1),
+    )
+    assert not store.finish("missing", None, at(1), error=CANCELLED)
+
+
+def test_finish_with_owner_needs_the_lease(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    assert not store.finish("op1", "w1", at(1), result=Transcript())
+    store.claim("w1", 30, at(0))
+    assert not store.finish("op1", "w2", at(1), result=Transcript())
+    running = store.get("op1")
+    assert running is not None
+    assert running.state is OperationState.RUNNING
+
+
+@pytest.mark.parametrize(
+    "outcome", [{"result": Transcript(), "error": CANCELLED}, {}], ids=["both", "neither"]
+)
+def test_finish_takes_exactly_one_outcome(
+    store: OperationStore, outcome: dict[str, Transcript | ErrorInfo]
+) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    with pytest.raises(ValueError, match="exactly one"):
+        store.finish("op1", "w1", at(1), **outcome)  # type: ignore[arg-type]
+    running = store.get("op1")
+    assert running is not None
+    assert running.state is OperationState.RUNNING
+
+
+# results
+
+
+def test_unicode_results_round_trip(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    transcript = make_transcript(4, 3, text='ёжик «в» тумане 😀 東京 \\ " \x00 end')
+    store.finish("op1", "w1", at(1), result=transcript)
+    done = store.get("op1")
+    assert done is not None
+    assert done.result == transcript
+
+
+def test_a_four_hour_transcript_round_trips(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    transcript = make_transcript(
+        words_per_utterance=20, utterances=2000, text="ask not what your country"
+    )
+    store.finish("op1", "w1", at(1), result=transcript)
+    done = store.get("op1")
+    assert done is not None
+    assert done.result == transcript
+    assert sum(len(u.words) for u in done.result.utterances) == 40_000
+
+
+# cancel
+
+
+def test_cancel_flags_a_running_operation(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    flagged = store.request_cancel("op1", at(5))
+    assert flagged is not None
+    assert flagged.cancel_requested
+    assert flagged.state is OperationState.RUNNING
+    assert flagged.modified_at == at(5)
+    assert store.get("op1") == flagged
+    # Asking again changes nothing, not even modified_at.
+    assert store.request_cancel("op1", at(6)) == flagged
+    assert store.renew("op1", "w1", 30, at(7))
+    renewed = store.get("op1")
+    assert renewed is not None
+    assert renewed.cancel_requested
+
+
+def test_cancel_leaves_queued_and_finished_operations_as_they_are(store: OperationStore) -> None:
+    store.create(make_operation("queued"))
+    store.create(make_operation("done", created_at=at(-1)))
+    store.claim("w1", 30, at(0))
+    store.finish("done", "w1", at(1), result=Transcript())
+    for operation_id in ("queued", "done"):
+        before = store.get(operation_id)
+        assert store.request_cancel(operation_id, at(2)) == before
+        assert store.get(operation_id) == before
+    assert store.request_cancel("missing", at(2)) is None
+
+
+# delete / purge
+
+
+def test_delete_removes_the_operation_and_its_audio(store: OperationStore) -> None:
+    store.create(make_operation("op1"), inline_audio=b"OggS audio")
+    store.create(make_operation("op2"), inline_audio=b"other")
+    assert store.delete("op1")
+    assert store.get("op1") is None
+    assert store.inline_audio("op1") is None
+    assert not store.delete("op1")
+    assert store.inline_audio("op2") == b"other"
+
+
+def test_purge_removes_operations_that_ended_before_the_cutoff(store: OperationStore) -> None:
+    for index in range(4):
+        store.create(make_operation(f"op{index}", created_at=at(index)))
+    store.create(make_operation("queued", created_at=at(10)), inline_audio=b"kept")
+    for index in range(3):
+        store.claim("w1", 30, at(0))
+        store.finish(f"op{index}", "w1", at(100 + index), result=Transcript())
+    store.claim("w1", 30, at(0))
+
+    assert sorted(store.purge_finished_before(at(101))) == ["op0"]
+    # `before` is strict: an operation that ended at the cutoff stays.
+    assert sorted(store.purge_finished_before(at(102))) == ["op1"]
+    assert store.purge_finished_before(at(102)) == []
+    assert sorted(store.purge_finished_before(at(10_000))) == ["op2"]
+    assert [store.get(f"op{index}") is None for index in range(4)] == [True, True, True, False]
+    assert store.inline_audio("queued") == b"kept"
+
+
+# inline audio
+
+
+def test_inline_audio_lives_until_the_operation_ends(store: OperationStore) -> None:
+    audio = os.urandom(1 << 20) + bytes(range(256))
+    store.create(make_operation("op1"), inline_audio=audio)
+    store.create(make_operation("op2", created_at=at(1)))
+    assert store.inline_audio("op1") == audio
+    assert store.inline_audio("op2") is None
+    assert store.inline_audio("missing") is None
+    store.claim("w1", 30, at(0))
+    assert store.inline_audio("op1") == audio
+    assert not store.finish("op1", "w2", at(1), result=Transcript())
+    assert store.inline_audio("op1") == audio
+    assert store.finish("op1", "w1", at(1), result=Transcript())
+    assert store.inline_audio("op1") is None
+
+
+def test_cancelling_a_queued_operation_drops_its_audio(store: OperationStore) -> None:
+    store.create(make_operation("op1"), inline_audio=b"RIFF....WAVE")
+    assert store.finish("op1", None, at(1), error=CANCELLED)
+    assert store.inline_audio("op1") is None
+
+
+# API keys
+
+
+def test_api_keys_are_stored_and_found(store: OperationStore) -> None:
+    record = ApiKeyRecord(
+        id="aje1key",
+        folder_id="b1gfolder",
+        service_account_id="ajeaccount",
+        secret_hash=hashlib.sha256(b"not a real secret").hexdigest(),
+        created_at=at(0),
+    )
+    store.add_api_key(record)
+    assert store.find_api_key("aje1key") == record
+    assert store.find_api_key("missing") is None
+    revoked = replace(record, revoked=True)
+    store.add_api_key(revoked)
+    assert store.find_api_key("aje1key") == revoked
