@@ -103,8 +103,8 @@ class OperationService:
         if canonical == languages.AUTO:
             if not self._capabilities.detects_language:
                 raise InvalidArgument(
-                    f"language auto needs a model that detects languages; the installed model "
-                    f"({self._capabilities.name}) cannot; installed: {self._installed()}"
+                    f"language auto is not available: the installed model ({self._capabilities.name}) "
+                    f"cannot detect languages; name one of: {self._installed()}"
                 )
             return canonical
         if canonical is None:

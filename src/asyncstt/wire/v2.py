@@ -90,10 +90,19 @@ def _submission(request: Any) -> V2Submission:
 
 
 def _path(data: dict[str, Any], *keys: str) -> dict[str, Any]:
-    """The object at `keys`, or an empty one where the body has none (type errors are the parser's to report)."""
+    """The object at `keys`, or an empty one where the body has none.
+
+    Checked here because the parser takes a string where an object belongs for a message with no fields.
+    """
     node: Any = data
-    for key in keys:
-        node = node.get(key) if isinstance(node, dict) else None
+    for depth, key in enumerate(keys, start=1):
+        node = node.get(key)
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            raise InvalidArgument(
+                f"invalid request body: {'.'.join(keys[:depth])}: expected a JSON object"
+            )
     return node if isinstance(node, dict) else {}
 
 
@@ -137,6 +146,8 @@ def _readable(message: str) -> str:
         reason = f"expected an integer, got {reason.rsplit(': ', 1)[-1]}"
     elif reason.startswith("Expected true or false"):
         reason = "expected true or false"
+    elif "expected string or bytes-like object" in reason or "has no len()" in reason:
+        reason = "expected a string"
     return f"{'.'.join(path)}: {reason}" if path else reason
 
 

@@ -1,0 +1,95 @@
+"""An app over InMemoryStore, a stub link checker and an English-only engine, with one API key per folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from asyncstt.auth import Authenticator, create_api_key
+from asyncstt.engines.base import EngineCapabilities
+from asyncstt.errors import InvalidArgument
+from asyncstt.http.app import create_app
+from asyncstt.service import OperationService
+from asyncstt.settings import Settings
+from asyncstt.store.memory import InMemoryStore
+
+START = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
+SERVICE_ACCOUNT = "ajeq7r2m5t8v1x4z6b9c"
+FOLDER = "b1gfolder"
+OTHER_FOLDER = "b1gother"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class StubSources:
+    """Accepts `s3://` and `https://` links; `failures` maps a link to the exception checking it raises."""
+
+    failures: dict[str, Exception] = field(default_factory=dict)
+
+    def validate(self, uri: str) -> str:
+        if uri in self.failures:
+            raise self.failures[uri]
+        if not uri.startswith(("s3://", "https://")):
+            raise InvalidArgument(f"links like {uri} are not supported")
+        return uri
+
+
+@dataclass
+class Harness:
+    store: InMemoryStore
+    sources: StubSources
+    clock: Clock
+    service: OperationService
+    client: TestClient
+    headers: dict[str, str]
+    other_headers: dict[str, str]
+
+
+@pytest.fixture
+def make_harness() -> Iterator[Callable[..., Harness]]:
+    clients: list[TestClient] = []
+
+    def make(*, auth_required: bool = True, **settings: Any) -> Harness:
+        store = InMemoryStore()
+        sources = StubSources()
+        clock = Clock()
+        capabilities = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
+        service = OperationService(store, sources, capabilities, Settings(**settings), clock)
+        app = create_app(service, Authenticator(store, required=auth_required))
+        client = TestClient(app, raise_server_exceptions=False)
+        clients.append(client)
+        key = create_api_key(store, FOLDER, SERVICE_ACCOUNT, START)[1]
+        other_key = create_api_key(store, OTHER_FOLDER, "ajeother", START)[1]
+        return Harness(
+            store,
+            sources,
+            clock,
+            service,
+            client,
+            {"Authorization": f"Api-Key {key}"},
+            {"Authorization": f"Api-Key {other_key}"},
+        )
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness()

@@ -1,0 +1,285 @@
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+
+from asyncstt.errors import InvalidArgument
+from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance, Word
+from asyncstt.wire.v2 import parse_long_running_request, render_v2_response
+
+URI = "https://storage.yandexcloud.net/acme-calls/2025/03/call-0001.pcm"
+
+
+def body(
+    spec: dict[str, Any] | None = None, audio: dict[str, Any] | None = None, **config: Any
+) -> bytes:
+    request = {
+        "config": {"specification": spec or {}, **config},
+        "audio": {"uri": URI} if audio is None else audio,
+    }
+    return json.dumps(request).encode()
+
+
+def test_contract_example_body_parses_with_mixed_key_spellings() -> None:
+    submission = parse_long_running_request(
+        body(
+            {
+                "languageCode": "ru-RU",
+                "model": "general",
+                "profanityFilter": False,
+                "literature_text": True,
+                "audioEncoding": "LINEAR16_PCM",
+                "sampleRateHertz": 8000,
+                "audioChannelCount": 2,
+                "rawResults": False,
+            }
+        )
+    )
+    assert submission.spec == RecognitionSpec(
+        language="ru-RU",
+        model="general",
+        audio_encoding=AudioEncoding.LINEAR16_PCM,
+        sample_rate_hertz=8000,
+        audio_channel_count=2,
+        literature_text=True,
+    )
+    assert submission.uri == URI
+    assert submission.content is None
+    assert submission.folder_id == ""
+
+
+def test_snake_case_keys_and_int64_as_strings() -> None:
+    submission = parse_long_running_request(
+        body(
+            {
+                "language_code": "en-US",
+                "profanity_filter": True,
+                "raw_results": True,
+                "audio_encoding": "MP3",
+                "sample_rate_hertz": "16000",
+                "audio_channel_count": "2",
+            },
+            folder_id="b1gfolder",
+        )
+    )
+    spec = submission.spec
+    assert (spec.language, spec.profanity_filter, spec.raw_results) == ("en-US", True, True)
+    assert spec.audio_encoding is AudioEncoding.MP3
+    assert (spec.sample_rate_hertz, spec.audio_channel_count) == (16000, 2)
+    assert submission.folder_id == "b1gfolder"
+
+
+def test_camel_case_folder_id_and_enum_number() -> None:
+    submission = parse_long_running_request(body({"audioEncoding": 1}, folderId="b1gfolder"))
+    assert submission.spec.audio_encoding is AudioEncoding.LINEAR16_PCM
+    assert submission.folder_id == "b1gfolder"
+
+
+def test_minimal_body_gets_the_documented_defaults() -> None:
+    submission = parse_long_running_request(b'{"config": {}, "audio": {"uri": "s3://b/k"}}')
+    assert submission.spec == RecognitionSpec(
+        language="",
+        model="general",
+        audio_encoding=AudioEncoding.OGG_OPUS,
+        sample_rate_hertz=48000,
+        audio_channel_count=1,
+    )
+    assert submission.uri == "s3://b/k"
+
+
+def test_unspecified_encoding_means_ogg_opus() -> None:
+    spec = parse_long_running_request(body({"audioEncoding": "AUDIO_ENCODING_UNSPECIFIED"})).spec
+    assert spec.audio_encoding is AudioEncoding.OGG_OPUS
+
+
+def test_unknown_fields_are_ignored() -> None:
+    raw = {
+        "config": {"specification": {"future": 1}, "other": "x"},
+        "audio": {"uri": URI},
+        "x": [1],
+    }
+    assert parse_long_running_request(json.dumps(raw).encode()).uri == URI
+
+
+def test_missing_config_is_fine() -> None:
+    submission = parse_long_running_request(b'{"audio": {"uri": "s3://b/k"}}')
+    assert submission.spec.language == ""
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        base64.b64encode(b"\x00\x01\xfe\xff" * 5).decode(),
+        base64.urlsafe_b64encode(b"\xfb\xff\xfe" * 5).decode(),
+        base64.encodebytes(b"\x00\x01\xfe\xff" * 30).decode(),
+    ],
+)
+def test_inline_content_in_either_base64_alphabet(encoded: str) -> None:
+    submission = parse_long_running_request(body(audio={"content": encoded}))
+    assert submission.uri is None
+    assert submission.content == base64.b64decode(encoded.replace("-", "+").replace("_", "/"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"{bad", "the request body is not valid JSON: Expecting property name"),
+        (b"", "the request body is not valid JSON"),
+        (b"\xff\xfe\x00", "the request body is not valid JSON"),
+        (b"[1, 2]", "the request body must be a JSON object"),
+        (b'"text"', "the request body must be a JSON object"),
+        (
+            body({"sampleRateHertz": "abc"}),
+            "invalid request body: config.specification.sampleRateHertz: expected an integer, got 'abc'",
+        ),
+        (
+            body({"sampleRateHertz": 1.5}),
+            "invalid request body: config.specification.sampleRateHertz: expected an integer, got 1.5",
+        ),
+        (
+            body({"profanityFilter": "yes"}),
+            "invalid request body: config.specification.profanityFilter: expected true or false",
+        ),
+        (
+            body({"audioEncoding": "FLAC"}),
+            'config.specification.audioEncoding: unknown audio encoding "FLAC"; use LINEAR16_PCM, OGG_OPUS or MP3',
+        ),
+        (
+            body({"audio_encoding": "WAV"}),
+            "send WAV files as LINEAR16_PCM",
+        ),
+        (body({"audioEncoding": 9}), "unknown audio encoding 9"),
+        (body({"audioEncoding": True}), "unknown audio encoding true"),
+        (b'{"config": {}}', "the request needs audio.uri (a link to the audio) or audio.content"),
+        (body(audio={}), "the request needs audio.uri"),
+        (
+            body(audio={"uri": URI, "content": "AAAA"}),
+            "set only one of audio.uri and audio.content",
+        ),
+        (body(audio={"uri": ""}), "audio.uri is empty"),
+        (body(audio={"content": "!!not base64!!"}), "audio.content is not valid base64"),
+        (b'{"config": "general"}', "invalid request body: config: expected a JSON object"),
+        (
+            b'{"config": {"specification": 5}}',
+            "invalid request body: config.specification: expected a JSON object",
+        ),
+        (b'{"audio": [1]}', "invalid request body: audio: expected a JSON object"),
+        (b'{"audio": {"uri": 5}}', "invalid request body: audio.uri: expected a string"),
+        (b'{"audio": {"content": 5}}', "invalid request body: audio.content: expected a string"),
+        (body(folderId=3), "invalid request body: config.folderId: expected a string"),
+    ],
+)
+def test_bad_bodies_are_invalid_argument(raw: bytes, message: str) -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        parse_long_running_request(raw)
+    assert message in raised.value.message
+    assert raised.value.code == 3
+
+
+def test_parser_messages_carry_no_internal_location_noise() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        parse_long_running_request(body({"sampleRateHertz": 1.5}))
+    assert "LongRunningRecognitionRequest" not in raised.value.message
+    assert "Failed to parse" not in raised.value.message
+
+
+def _utterance(
+    channel: int, start: float, words: list[tuple[str, float, float]], text: str
+) -> Utterance:
+    return Utterance(
+        channel=channel,
+        start=start,
+        end=words[-1][2],
+        words=tuple(Word(w, s, e) for w, s, e in words),
+        raw_text=" ".join(w for w, _, _ in words),
+        text=text,
+    )
+
+
+def test_render_one_chunk_per_utterance_with_one_based_string_channel_tags() -> None:
+    transcript = Transcript(
+        utterances=(
+            _utterance(0, 0.42, [("hello", 0.42, 0.86), ("there", 0.9, 1.0)], "Hello there."),
+            _utterance(1, 2.9, [("twelve", 2.9, 3.15)], "12"),
+        ),
+        channels=2,
+    )
+    rendered = json_format.MessageToDict(render_v2_response(transcript))
+    assert rendered == {
+        "chunks": [
+            {
+                "alternatives": [
+                    {
+                        "words": [
+                            {
+                                "startTime": "0.420s",
+                                "endTime": "0.860s",
+                                "word": "hello",
+                                "confidence": 1,
+                            },
+                            {
+                                "startTime": "0.900s",
+                                "endTime": "1s",
+                                "word": "there",
+                                "confidence": 1,
+                            },
+                        ],
+                        "text": "Hello there.",
+                        "confidence": 1,
+                    }
+                ],
+                "channelTag": "1",
+            },
+            {
+                "alternatives": [
+                    {
+                        "words": [
+                            {
+                                "startTime": "2.900s",
+                                "endTime": "3.150s",
+                                "word": "twelve",
+                                "confidence": 1,
+                            }
+                        ],
+                        "text": "12",
+                        "confidence": 1,
+                    }
+                ],
+                "channelTag": "2",
+            },
+        ]
+    }
+
+
+def test_render_keeps_real_confidences_and_rounds_times_to_milliseconds() -> None:
+    utterance = Utterance(
+        channel=0,
+        start=0.0,
+        end=0.88,
+        words=(Word("ask", 0.0000001, 0.8799999, confidence=0.75),),
+        raw_text="ask",
+        text="Ask",
+        confidence=0.5,
+    )
+    rendered = json_format.MessageToDict(render_v2_response(Transcript(utterances=(utterance,))))
+    alternative = rendered["chunks"][0]["alternatives"][0]
+    assert alternative["confidence"] == 0.5
+    assert alternative["words"][0] == {
+        "startTime": "0s",
+        "endTime": "0.880s",
+        "word": "ask",
+        "confidence": 0.75,
+    }
+
+
+def test_no_speech_renders_no_chunks_key() -> None:
+    assert json_format.MessageToDict(render_v2_response(Transcript())) == {}
+
+
+def test_utterances_without_text_give_no_chunk() -> None:
+    silent = Utterance(channel=0, start=0, end=1, words=(), raw_text="", text=" ")
+    assert json_format.MessageToDict(render_v2_response(Transcript(utterances=(silent,)))) == {}
