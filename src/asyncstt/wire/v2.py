@@ -7,6 +7,7 @@ names or numbers, unknown fields ignored.
 
 from __future__ import annotations
 
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -27,8 +28,7 @@ _ENCODINGS: dict[int, AudioEncoding] = {
 }
 _DEFAULT_SAMPLE_RATE = 48000
 _DEFAULT_MODEL = "general"
-# Standard and URL-safe alphabets; line breaks are tolerated as the Go gateway does.
-_BASE64 = re.compile(r"[A-Za-z0-9+/_\-\r\n]*=*[\r\n]*")
+_TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
 _FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
 _LOCATION_SUFFIX = re.compile(r" at LongRunningRecognitionRequest\.\S*$")
 
@@ -56,16 +56,16 @@ def parse_long_running_request(body: bytes) -> V2Submission:
     if not isinstance(data, dict):
         raise InvalidArgument("the request body must be a JSON object")
     _check_encoding(_path(data, "config", "specification"))
-    _check_audio(_path(data, "audio"))
+    content = _take_content(_path(data, "audio"))
     request = stt_service_pb2.LongRunningRecognitionRequest()
     try:
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise InvalidArgument(f"invalid request body: {_readable(str(exc))}") from exc
-    return _submission(request)
+    return _submission(request, content)
 
 
-def _submission(request: Any) -> V2Submission:
+def _submission(request: Any, content: bytes | None) -> V2Submission:
     spec = request.config.specification
     spec_value = RecognitionSpec(
         language=spec.language_code,
@@ -77,11 +77,9 @@ def _submission(request: Any) -> V2Submission:
         literature_text=spec.literature_text,
         raw_results=spec.raw_results,
     )
-    source = request.audio.WhichOneof("audio_source")
-    if source is None:
+    uri: str | None = request.audio.uri if request.audio.HasField("uri") else None
+    if uri is None and content is None:
         raise InvalidArgument("the request needs audio.uri (a link to the audio) or audio.content")
-    uri: str | None = request.audio.uri if source == "uri" else None
-    content: bytes | None = request.audio.content if source == "content" else None
     if uri is not None and not uri.strip():
         raise InvalidArgument("audio.uri is empty")
     return V2Submission(
@@ -127,12 +125,24 @@ def _check_encoding(spec: dict[str, Any]) -> None:
             )
 
 
-def _check_audio(audio: dict[str, Any]) -> None:
-    if audio.get("uri") is not None and audio.get("content") is not None:
+def _take_content(audio: dict[str, Any]) -> bytes | None:
+    """Remove `content` from the body and decode it, strictly and several times faster than the parser.
+
+    Both base64 alphabets are accepted, with or without padding; line breaks are skipped, as the Go
+    gateway of the public service does.
+    """
+    value = audio.pop("content", None)
+    if value is None:
+        return None
+    if audio.get("uri") is not None:
         raise InvalidArgument("set only one of audio.uri and audio.content")
-    content = audio.get("content")
-    if isinstance(content, str) and not _BASE64.fullmatch(content):
-        raise InvalidArgument("audio.content is not valid base64")
+    if not isinstance(value, str):
+        raise InvalidArgument("invalid request body: audio.content: expected a base64 string")
+    try:
+        data = value.encode("ascii").translate(_TO_STANDARD_BASE64, b"\r\n")
+        return binascii.a2b_base64(data + b"=" * (-len(data) % 4), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise InvalidArgument("audio.content is not valid base64") from exc
 
 
 def _readable(message: str) -> str:
@@ -146,7 +156,7 @@ def _readable(message: str) -> str:
         reason = f"expected an integer, got {reason.rsplit(': ', 1)[-1]}"
     elif reason.startswith("Expected true or false"):
         reason = "expected true or false"
-    elif "expected string or bytes-like object" in reason or "has no len()" in reason:
+    elif "expected string or bytes-like object" in reason:
         reason = "expected a string"
     return f"{'.'.join(path)}: {reason}" if path else reason
 

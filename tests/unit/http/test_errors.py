@@ -115,3 +115,9 @@ def test_health_needs_no_credentials(harness: Harness) -> None:
     response = harness.client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_openapi_document_renders(harness: Harness) -> None:
+    paths = harness.client.get("/openapi.json").json()["paths"]
+    assert set(paths["/operations/{operation_id}:cancel"]) == {"get", "post"}
+    assert "/speech/stt/v2/longRunningRecognize" in paths

@@ -116,12 +116,14 @@ def test_missing_config_is_fine() -> None:
         base64.b64encode(b"\x00\x01\xfe\xff" * 5).decode(),
         base64.urlsafe_b64encode(b"\xfb\xff\xfe" * 5).decode(),
         base64.encodebytes(b"\x00\x01\xfe\xff" * 30).decode(),
+        base64.urlsafe_b64encode(b"\xfb\xff").decode().rstrip("="),
     ],
 )
-def test_inline_content_in_either_base64_alphabet(encoded: str) -> None:
+def test_inline_content_in_either_base64_alphabet_with_or_without_padding(encoded: str) -> None:
     submission = parse_long_running_request(body(audio={"content": encoded}))
     assert submission.uri is None
-    assert submission.content == base64.b64decode(encoded.replace("-", "+").replace("_", "/"))
+    standard = encoded.replace("-", "+").replace("_", "/")
+    assert submission.content == base64.b64decode(standard + "=" * (-len(standard.strip()) % 4))
 
 
 @pytest.mark.parametrize(
@@ -162,6 +164,9 @@ def test_inline_content_in_either_base64_alphabet(encoded: str) -> None:
         ),
         (body(audio={"uri": ""}), "audio.uri is empty"),
         (body(audio={"content": "!!not base64!!"}), "audio.content is not valid base64"),
+        (body(audio={"content": "AA=A"}), "audio.content is not valid base64"),
+        (body(audio={"content": "AAAAA"}), "audio.content is not valid base64"),
+        (body(audio={"content": "AAAÄ"}), "audio.content is not valid base64"),
         (b'{"config": "general"}', "invalid request body: config: expected a JSON object"),
         (
             b'{"config": {"specification": 5}}',
@@ -169,7 +174,10 @@ def test_inline_content_in_either_base64_alphabet(encoded: str) -> None:
         ),
         (b'{"audio": [1]}', "invalid request body: audio: expected a JSON object"),
         (b'{"audio": {"uri": 5}}', "invalid request body: audio.uri: expected a string"),
-        (b'{"audio": {"content": 5}}', "invalid request body: audio.content: expected a string"),
+        (
+            b'{"audio": {"content": 5}}',
+            "invalid request body: audio.content: expected a base64 string",
+        ),
         (body(folderId=3), "invalid request body: config.folderId: expected a string"),
     ],
 )

@@ -12,7 +12,8 @@ router = APIRouter(tags=["operations"])
 
 
 # Registered before the plain GET: `{operation_id}` alone would also match `id:cancel`.
-@router.api_route("/operations/{operation_id}:cancel", methods=["GET", "POST"])
+@router.get("/operations/{operation_id}:cancel", operation_id="cancelOperationByGet")
+@router.post("/operations/{operation_id}:cancel", operation_id="cancelOperation")
 def cancel_operation(
     operation_id: str, principal: PrincipalDep, service: ServiceDep
 ) -> JSONResponse:
@@ -20,6 +21,6 @@ def cancel_operation(
     return JSONResponse(render_operation(service.cancel(principal, operation_id)))
 
 
-@router.get("/operations/{operation_id}")
+@router.get("/operations/{operation_id}", operation_id="getOperation")
 def get_operation(operation_id: str, principal: PrincipalDep, service: ServiceDep) -> JSONResponse:
     return JSONResponse(render_operation(service.get(principal, operation_id)))

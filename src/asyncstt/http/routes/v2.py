@@ -14,7 +14,7 @@ from asyncstt.wire.v2 import parse_long_running_request
 router = APIRouter(tags=["v2"])
 
 
-@router.post("/speech/stt/v2/longRunningRecognize")
+@router.post("/speech/stt/v2/longRunningRecognize", operation_id="longRunningRecognize")
 def long_running_recognize(
     principal: PrincipalDep, body: BodyDep, service: ServiceDep
 ) -> JSONResponse:
