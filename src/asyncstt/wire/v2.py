@@ -90,7 +90,8 @@ def _submission(request: Any, content: bytes | None) -> V2Submission:
 def _path(data: dict[str, Any], *keys: str) -> dict[str, Any]:
     """The object at `keys`, or an empty one where the body has none.
 
-    Checked here because the parser takes a string where an object belongs for a message with no fields.
+    Checked here because the parser, told to ignore unknown fields, silently takes a string where an object
+    belongs (it reads the characters as unknown keys).
     """
     node: Any = data
     for depth, key in enumerate(keys, start=1):
