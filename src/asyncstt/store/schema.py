@@ -85,7 +85,7 @@ operations = Table(
     Column("modified_at", UtcDateTime, nullable=False),
     Column("done_at", UtcDateTime, nullable=True),
     Column("cancel_requested", Boolean, nullable=False),
-    Column("lease_owner", String(100), nullable=True),
+    Column("lease_owner", String(255), nullable=True),
     Column("lease_expires_at", UtcDateTime, nullable=True),
     Column("attempts", Integer, nullable=False),
     Index("ix_operations_claim", "state", "priority", "created_at"),

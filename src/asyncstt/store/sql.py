@@ -17,6 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     RowMapping,
@@ -59,7 +60,8 @@ def normalise_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidArgument(
-            f"cannot parse the database URL {url!r}: expected sqlite:///path/to/file or "
+            # The URL is left out of the message: it may hold a password.
+            "cannot parse the database URL: expected sqlite:///path/to/file or "
             "postgresql://user@host:port/database"
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
@@ -108,7 +110,8 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _alembic_config(connection: Connection) -> Config:
+def alembic_config(connection: Connection) -> Config:
+    """Alembic configuration for migrating the database behind `connection`; no alembic.ini needed."""
     config = Config()
     # Config values go through configparser interpolation.
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
@@ -124,7 +127,7 @@ def _migrate(engine: Engine) -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )
-        command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "head")
 
 
 def upgrade(url: str) -> None:
@@ -204,7 +207,7 @@ def _api_key(row: RowMapping) -> ApiKeyRecord:
     )
 
 
-def _held_by(owner: str) -> Any:
+def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
 
 

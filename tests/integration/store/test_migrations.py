@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect
 
 from asyncstt.store.schema import metadata
-from asyncstt.store.sql import MIGRATIONS_DIR, SqlStore, normalise_url, upgrade
+from asyncstt.store.sql import SqlStore, alembic_config, normalise_url, upgrade
 from tests.integration.store.factories import make_operation
 
 pytestmark = pytest.mark.integration
@@ -84,12 +83,8 @@ def test_upgrade_twice_is_a_no_op(empty_url: str, raw: Engine) -> None:
 
 def test_downgrade_removes_everything_and_upgrade_restores_it(empty_url: str, raw: Engine) -> None:
     upgrade(empty_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("path_separator", "os")
     with raw.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "base")
+        command.downgrade(alembic_config(connection), "base")
     assert set(inspect(raw).get_table_names()) == {"alembic_version"}
     upgrade(empty_url)
     assert _schema_differences(raw) == []

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
-        sa.Column("lease_owner", sa.String(100), nullable=True),
+        sa.Column("lease_owner", sa.String(255), nullable=True),
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_operations"),
