@@ -1,0 +1,134 @@
+"""The faster-whisper engine: a CTranslate2 Whisper model from a local directory, on the CPU."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from asyncstt.engines.base import (
+    SAMPLE_RATE,
+    EngineCapabilities,
+    EngineSegment,
+    EngineWord,
+    Samples,
+)
+from asyncstt.engines.registry import (
+    MODEL_DIR_SETTING,
+    ModelUnavailable,
+    describe_engine,
+    model_dir,
+    require_language,
+)
+from asyncstt.errors import Internal, InvalidArgument
+from asyncstt.languages import from_iso639, to_iso639
+from asyncstt.settings import EngineSettings
+
+#: A slice whose loudest sample stays under -60 dBFS is silence: Whisper is not asked, since without VAD it
+#: "hears" a word or two in digital silence.
+SILENCE_PEAK = 10 ** (-60 / 20)
+#: Whisper's own names for languages it reports under an older code.
+_WHISPER_ALIASES = {"iw": "he", "jw": "jv"}
+
+
+class EngineFailure(Internal):
+    """The speech recognition engine failed."""
+
+
+class FasterWhisperEngine:
+    """Whisper through faster-whisper; loads the model once, never downloads anything."""
+
+    def __init__(self, settings: EngineSettings) -> None:
+        self._settings = settings
+        self._capabilities = describe_engine(settings)
+        directory = model_dir(settings)
+        try:
+            self._model = WhisperModel(
+                str(directory),
+                device="cpu",
+                compute_type=settings.compute_type,
+                cpu_threads=settings.cpu_threads,
+                num_workers=1,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as error:
+            raise ModelUnavailable(
+                f"cannot load the speech model in {directory} with compute type {settings.compute_type!r}: "
+                f"{error}; check {MODEL_DIR_SETTING} and ASYNCSTT_ENGINE__COMPUTE_TYPE"
+            ) from error
+
+    @property
+    def capabilities(self) -> EngineCapabilities:
+        return self._capabilities
+
+    def recognise(self, samples: Samples, language: str | None) -> list[EngineSegment]:
+        """Segments with timed words heard in `samples` (16 kHz mono float32); `language` None detects it."""
+        code = require_language(self._capabilities, language)
+        audio = np.ascontiguousarray(samples, dtype=np.float32)
+        if audio.ndim != 1:
+            raise InvalidArgument(
+                f"the engine takes mono samples, got an array of shape {audio.shape}"
+            )
+        if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
+            return []
+        duration = audio.size / SAMPLE_RATE
+        try:
+            segments, info = self._model.transcribe(
+                audio,
+                language=to_iso639(code) if code else None,
+                beam_size=self._settings.beam_size,
+                word_timestamps=True,
+                vad_filter=self._settings.vad,
+                # Slices are short and independent; conditioning on earlier windows bought no accuracy in our
+                # measurements and lets one misheard window derail the next (repetition loops).
+                condition_on_previous_text=False,
+            )
+            # The segments are a lazy generator: decoding happens here, inside the error handling.
+            recognised = [_segment(segment, duration) for segment in segments]
+        except RuntimeError as error:
+            raise EngineFailure(f"speech recognition failed: {error}") from error
+        detected = code is None
+        heard = (
+            from_iso639(_WHISPER_ALIASES.get(info.language, info.language)) if detected else None
+        )
+        probability = float(info.language_probability) if detected else 0.0
+        return [
+            EngineSegment(
+                text=segment.text,
+                start=segment.start,
+                end=segment.end,
+                words=segment.words,
+                language=heard,
+                language_probability=probability,
+            )
+            for segment in recognised
+            if segment.words and segment.text
+        ]
+
+
+def _segment(segment: Any, duration: float) -> EngineSegment:
+    """One faster-whisper segment as an `EngineSegment`, times kept inside the audio and in order."""
+    words = tuple(_words(segment.words or (), duration))
+    start = _clamp(segment.start, duration)
+    end = max(_clamp(segment.end, duration), start)
+    if words:
+        start, end = min(start, words[0].start), max(end, words[-1].end)
+    return EngineSegment(text=str(segment.text).strip(), start=start, end=end, words=words)
+
+
+def _words(words: Iterable[Any], duration: float) -> Iterable[EngineWord]:
+    previous = 0.0
+    for word in words:
+        text = str(word.word).strip()
+        if not text:
+            continue
+        start = max(_clamp(word.start, duration), previous)
+        end = max(_clamp(word.end, duration), start)
+        previous = start
+        yield EngineWord(text=text, start=start, end=end, probability=float(word.probability))
+
+
+def _clamp(seconds: float, duration: float) -> float:
+    return round(min(max(float(seconds), 0.0), duration), 3)
