@@ -59,6 +59,15 @@ _QUIET_HOP_SECONDS = 0.01
 Samples = NDArray[np.float32]
 _EMPTY: Samples = np.zeros(0, dtype=np.float32)
 
+# NumPy type of each FFmpeg sample format (planar ones by their packed name).
+_SAMPLE_TYPES = {
+    "u8": np.uint8,
+    "s16": np.int16,
+    "s32": np.int32,
+    "s64": np.int64,
+    "flt": np.float32,
+    "dbl": np.float64,
+}
 # (offset, scale) to [-1, 1] of integer samples by bytes per sample; 0 stands for unsigned 8-bit.
 _INTEGER_SCALES = {0: (128.0, 128.0), 2: (0.0, 2.0**15), 4: (0.0, 2.0**31), 8: (0.0, 2.0**63)}
 
@@ -306,7 +315,7 @@ def _placed_blocks(
                 f"the audio changes its sample rate at {(position or 0) / rate:.2f} s; "
                 "re-encode it with one sample rate throughout"
             )
-        data = _planar(frame)
+        data = _channels(frame, rows)
         placed = None
         if frame.pts is not None:
             placed = ((frame.pts - origin) * numerator * 2 + denominator) // (2 * denominator)
@@ -321,9 +330,7 @@ def _placed_blocks(
             else:
                 data = data[:, position - placed :]
         if data.shape[1]:
-            # A part of a file with fewer channels (a mono stretch in a stereo MP3) is heard on every channel.
-            picked = data[[min(row, data.shape[0] - 1) for row in rows]]
-            yield _Block(position, picked)
+            yield _Block(position, data)
             position += data.shape[1]
         if native_stop is not None and position >= native_stop:
             return
@@ -376,13 +383,25 @@ def _undecodable(stream: AudioStream, pts: int, error: av.FFmpegError) -> Invali
     )
 
 
-def _planar(frame: AudioFrame) -> Samples:
-    """The frame as float32 in [-1, 1], one row per channel, whatever its sample format."""
-    array = frame.to_ndarray()
-    if not frame.format.is_planar:
-        array = array.reshape(-1, frame.layout.nb_channels).T
-    if array.dtype.kind == "f":
-        return array.astype(np.float32, copy=False)
-    offset, scale = _INTEGER_SCALES[array.dtype.itemsize if array.dtype.kind == "i" else 0]
-    samples: Samples = (array.astype(np.float32) - np.float32(offset)) * np.float32(1 / scale)
+def _channels(frame: AudioFrame, rows: Sequence[int]) -> Samples:
+    """The asked channels of a frame as float32 in [-1, 1], one row each, whatever the sample format.
+
+    A channel past the frame's own count (a mono stretch in a stereo MP3) repeats its last channel. Planes are
+    read in place: `to_ndarray` copies every channel and costs more than the decoding.
+    """
+    fmt = frame.format
+    dtype = np.dtype(_SAMPLE_TYPES[fmt.packed.name])
+    count = frame.layout.nb_channels
+    picked = [min(row, count - 1) for row in rows]
+    if fmt.is_planar:
+        raw = np.stack(
+            [np.frombuffer(memoryview(frame.planes[i]), dtype, count=frame.samples) for i in picked]
+        )
+    else:
+        packed = np.frombuffer(memoryview(frame.planes[0]), dtype, count=frame.samples * count)
+        raw = packed.reshape(-1, count)[:, picked].T
+    if raw.dtype.kind == "f":
+        return raw.astype(np.float32)
+    offset, scale = _INTEGER_SCALES[raw.dtype.itemsize if raw.dtype.kind == "i" else 0]
+    samples: Samples = (raw.astype(np.float32) - np.float32(offset)) * np.float32(1 / scale)
     return samples

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
+from av.audio.frame import AudioFrame
+from av.audio.stream import AudioStream
 
 from asyncstt.audio.decode import TARGET_RATE, decode_channel, find_quiet_point
 from asyncstt.audio.probe import AudioInfo, probe
@@ -126,6 +129,34 @@ def test_wav_without_channel_mask_keeps_channels_exactly(
     np.testing.assert_array_equal(
         decode_channel(audio_fixtures.stereo_wav, info, 1, 0.0, None), ru_padded
     )
+
+
+@pytest.mark.parametrize(
+    ("codec", "precision"),
+    [
+        ("pcm_u8", 1 / 128),
+        ("pcm_s24le", 1e-6),
+        ("pcm_s32le", 1e-6),
+        ("pcm_f32le", 1e-7),
+        ("pcm_f64le", 1e-7),
+    ],
+)
+def test_every_pcm_sample_format_is_scaled_alike(
+    jfk: Samples, ru_padded: Samples, tmp_path: Path, codec: str, precision: float
+) -> None:
+    path = tmp_path / f"{codec}.wav"
+    with av.open(str(path), "w", format="wav") as container:
+        stream = container.add_stream(codec, rate=TARGET_RATE, layout="stereo")
+        assert isinstance(stream, AudioStream)
+        frame = AudioFrame.from_ndarray(np.stack([jfk, ru_padded]), format="fltp", layout="stereo")
+        frame.sample_rate = TARGET_RATE
+        resampler = av.AudioResampler(format=stream.format, layout="stereo", rate=TARGET_RATE)
+        for converted in resampler.resample(frame):
+            container.mux(stream.encode(converted))
+        container.mux(stream.encode(None))
+    info = _info(path)
+    np.testing.assert_allclose(decode_channel(path, info, 0, 0.0, None), jfk, atol=precision)
+    np.testing.assert_allclose(decode_channel(path, info, 1, 0.0, None), ru_padded, atol=precision)
 
 
 CUTS = [0.0, 0.9999, 2.5, 3.3337, 5.0, 7.1234, 9.87]
