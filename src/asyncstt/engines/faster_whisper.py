@@ -29,6 +29,11 @@ from asyncstt.settings import EngineSettings
 #: A slice whose loudest sample stays under -60 dBFS is silence: Whisper is not asked, since without VAD it
 #: "hears" a word or two in digital silence.
 SILENCE_PEAK = 10 ** (-60 / 20)
+#: Whisper drops a window only when it is sure there is no speech *and* the text is unlikely (log prob < -1).
+#: In noise without VAD it still writes "You" or "." at log prob -0.5 to -1 with no-speech probability 0.95,
+#: while real speech measured 0.05-0.1: such windows are dropped too.
+NO_SPEECH_PROBABILITY = 0.8
+NO_SPEECH_LOG_PROBABILITY = -0.5
 #: Whisper's own names for languages it reports under an older code.
 _WHISPER_ALIASES = {"iw": "he", "jw": "jv"}
 
@@ -86,7 +91,7 @@ class FasterWhisperEngine:
                 condition_on_previous_text=False,
             )
             # The segments are a lazy generator: decoding happens here, inside the error handling.
-            recognised = [_segment(segment, duration) for segment in segments]
+            recognised = [_segment(segment, duration) for segment in segments if _heard(segment)]
         except RuntimeError as error:
             raise EngineFailure(f"speech recognition failed: {error}") from error
         detected = code is None
@@ -104,8 +109,16 @@ class FasterWhisperEngine:
                 language_probability=probability,
             )
             for segment in recognised
-            if segment.words and segment.text
+            if segment.words and any(c.isalnum() for c in segment.text)
         ]
+
+
+def _heard(segment: Any) -> bool:
+    """False for a window Whisper itself thinks holds no speech and decoded with little confidence."""
+    return not (
+        segment.no_speech_prob >= NO_SPEECH_PROBABILITY
+        and segment.avg_logprob < NO_SPEECH_LOG_PROBABILITY
+    )
 
 
 def _segment(segment: Any, duration: float) -> EngineSegment:

@@ -88,8 +88,11 @@ def test_silence_gives_no_segments(vad: bool) -> None:
     assert engine.recognise(np.zeros(5 * SAMPLE_RATE, np.float32), "en-US") == []
 
 
-def test_quiet_noise_gives_no_segments(engine: Engine) -> None:
-    noise = np.random.default_rng(3).normal(0.0, 0.003, 5 * SAMPLE_RATE).astype(np.float32)
+@pytest.mark.parametrize("vad", [True, False])
+@pytest.mark.parametrize("level", [0.003, 0.03])
+def test_noise_gives_no_segments(vad: bool, level: float) -> None:
+    engine = load_engine(EngineSettings(vad=vad))
+    noise = np.random.default_rng(3).normal(0.0, level, 5 * SAMPLE_RATE).astype(np.float32)
     assert engine.recognise(noise, "en-US") == []
 
 
