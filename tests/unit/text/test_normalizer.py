@@ -1,6 +1,9 @@
 # ruff: noqa: RUF001
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import pytest
 
 from asyncstt.engines.base import EngineSegment, EngineWord
@@ -39,8 +42,15 @@ RUSSIAN = segment(
 )
 
 
-def spec(language: str = "en-US", **flags: bool) -> RecognitionSpec:
-    return RecognitionSpec(language=language, **flags)
+def spec(
+    language: str = "en-US", flags: Mapping[str, bool] = MappingProxyType({})
+) -> RecognitionSpec:
+    return RecognitionSpec(
+        language=language,
+        profanity_filter=flags.get("profanity_filter", False),
+        literature_text=flags.get("literature_text", False),
+        raw_results=flags.get("raw_results", False),
+    )
 
 
 @pytest.mark.parametrize(
@@ -64,7 +74,7 @@ def spec(language: str = "en-US", **flags: bool) -> RecognitionSpec:
     ],
 )
 def test_english_text_modes(flags: dict[str, bool], text: str) -> None:
-    utterance = build_utterance(ENGLISH, 0, 0.0, spec(**flags), "en-US")
+    utterance = build_utterance(ENGLISH, 0, 0.0, spec("en-US", flags), "en-US")
     assert utterance is not None
     assert utterance.text == text
 
@@ -79,7 +89,7 @@ def test_english_text_modes(flags: dict[str, bool], text: str) -> None:
     ],
 )
 def test_russian_text_modes(flags: dict[str, bool], text: str) -> None:
-    utterance = build_utterance(RUSSIAN, 1, 0.0, spec("ru-RU", **flags), "ru-RU")
+    utterance = build_utterance(RUSSIAN, 1, 0.0, spec("ru-RU", flags), "ru-RU")
     assert utterance is not None
     assert utterance.text == text
     assert [w.text for w in utterance.words] == ["здравствуйте", "двенадцать", "заказов"]
@@ -119,7 +129,7 @@ def test_words_are_spoken_and_numbers_share_their_time() -> None:
 
 def test_profanity_is_masked_in_words_and_raw_text_too() -> None:
     utterance = build_utterance(
-        ENGLISH, 0, 0.0, spec(profanity_filter=True, raw_results=True), "en-US"
+        ENGLISH, 0, 0.0, spec("en-US", {"profanity_filter": True, "raw_results": True}), "en-US"
     )
     assert utterance is not None
     assert "f***" in [w.text for w in utterance.words]
