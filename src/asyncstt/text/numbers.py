@@ -95,7 +95,13 @@ def spell_numbers(text: str, language: str) -> str:
     pattern = _EN_PATTERN if tag == "en" else _OTHER_PATTERN
 
     def spell(match: re.Match[str]) -> str:
-        spoken = _spell_match(match, code, tag)
+        try:
+            spoken = _spell_match(match, code, tag)
+        except (ArithmeticError, LookupError, NotImplementedError, TypeError, ValueError):
+            # num2words cannot say every number in every language (too large, no ordinals): say the digits.
+            spoken = " ".join(
+                _words(Decimal(d), code) for d in match.group("number") if d.isdigit()
+            )
         return match.group(0) if spoken is None else spoken
 
     return pattern.sub(spell, text)
@@ -120,7 +126,8 @@ def _spell_match(match: re.Match[str], code: str, tag: str) -> str | None:
     elif suffix in ("st", "nd", "rd", "th") and value == value.to_integral_value():
         words = _words(value, code, to="ordinal")
     elif suffix.startswith("-") and tag == "ru" and value == value.to_integral_value():
-        return _spell_russian_ordinal(value, suffix[1:])
+        # An ending that is not an ordinal's (`5-ти`) only marks the case: the cardinal is said.
+        return _spell_russian_ordinal(value, suffix[1:]) or _words(value, code)
     else:
         words = _words(value, code)
     if suffix == "%":

@@ -48,6 +48,7 @@ def test_spell_numbers_english(text: str, spoken: str) -> None:
         ("1-й", "первый"),
         ("в 1990-х", "в тысяча девятьсот девяностых"),
         ("-3", "минус три"),
+        ("5-ти", "пять"),
     ],
 )
 def test_spell_numbers_russian(text: str, spoken: str) -> None:
@@ -67,6 +68,10 @@ def test_spell_numbers_russian(text: str, spoken: str) -> None:
 )
 def test_spell_numbers_other_languages(text: str, language: str, spoken: str) -> None:
     assert spell_numbers(text, language) == spoken
+
+
+def test_numbers_num2words_cannot_say_are_read_digit_by_digit() -> None:
+    assert spell_numbers("10" + "0" * 21, "tr-TR") == "bir sıfır" + " sıfır" * 21
 
 
 def test_num2words_codes() -> None:
