@@ -86,8 +86,8 @@ class FasterWhisperEngine:
                 beam_size=self._settings.beam_size,
                 word_timestamps=True,
                 vad_filter=self._settings.vad,
-                # Slices are short and independent; conditioning on earlier windows bought no accuracy in our
-                # measurements and lets one misheard window derail the next (repetition loops).
+                # Conditioning on the previous window made no measurable difference to accuracy here (40 s and
+                # 122 s of LibriVox + jfk) and lets one misheard window derail the next (repetition loops).
                 condition_on_previous_text=False,
             )
             # The segments are a lazy generator: decoding happens here, inside the error handling.
