@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
+from tests.support.wer import LIBRIVOX  # noqa: E402
+
 from asyncstt.audio.decode import decode_channel  # noqa: E402
 from asyncstt.audio.probe import probe  # noqa: E402
 from asyncstt.auth import create_api_key  # noqa: E402
@@ -37,9 +40,13 @@ from asyncstt.clock import utcnow  # noqa: E402
 from asyncstt.engines.faster_whisper import FasterWhisperEngine  # noqa: E402
 from asyncstt.recognition import AudioEncoding  # noqa: E402
 from asyncstt.server import Server, free_port  # noqa: E402
-from asyncstt.settings import EngineSettings, ExecutionSettings, FileSourceSettings, LimitSettings, Settings  # noqa: E402
-from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
-from tests.support.wer import LIBRIVOX  # noqa: E402
+from asyncstt.settings import (  # noqa: E402
+    EngineSettings,
+    ExecutionSettings,
+    FileSourceSettings,
+    LimitSettings,
+    Settings,
+)
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -77,10 +84,8 @@ class PeakRss:
             while not stop.wait(0.2):
                 total = 0
                 for process in [me, *me.children(recursive=True)]:
-                    try:
+                    with suppress(psutil.Error):
                         total += process.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, total)
 
         thread = threading.Thread(target=sample, daemon=True)
@@ -103,17 +108,23 @@ def engine_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def service_seconds(path: Path, workers: int, data_dir: Path, slice_seconds: float = 120.0) -> float:
+def service_seconds(
+    path: Path, workers: int, data_dir: Path, slice_seconds: float = 120.0
+) -> float:
     """Submit -> done through the HTTP API of an embedded server with `workers` Dask worker processes."""
     settings = Settings(
         data_dir=data_dir,
         port=free_port(),
         file_sources=FileSourceSettings(root=path.parent),
-        execution=ExecutionSettings(local_workers=workers, slice_seconds=slice_seconds, poll_interval_seconds=0.05),
+        execution=ExecutionSettings(
+            local_workers=workers, slice_seconds=slice_seconds, poll_interval_seconds=0.05
+        ),
     )
     with Server(settings) as server:
         _, key = create_api_key(server.components.store, "bench", "bench", utcnow())
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60) as client:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60
+        ) as client:
             warm = write_short(path.parent)
             run_once(client, warm)
             started = time.perf_counter()
@@ -152,16 +163,42 @@ def main() -> None:
         engine = engine_seconds(mono)
         service = service_seconds(mono, 1, work / "d1", slice_seconds=10_000)
         overhead = (service - engine) / engine * 100
-        rows.append((f"engine alone, {mono_seconds:.0f} s mono, 1 thread", f"{engine:.1f} s", f"RTF {engine / mono_seconds:.3f}"))
-        rows.append(("service submit -> done, same file, 1 worker", f"{service:.1f} s", f"overhead {overhead:+.1f} % (target <= 5 %)"))
+        rows.append(
+            (
+                f"engine alone, {mono_seconds:.0f} s mono, 1 thread",
+                f"{engine:.1f} s",
+                f"RTF {engine / mono_seconds:.3f}",
+            )
+        )
+        rows.append(
+            (
+                "service submit -> done, same file, 1 worker",
+                f"{service:.1f} s",
+                f"overhead {overhead:+.1f} % (target <= 5 %)",
+            )
+        )
 
         stereo_seconds = 600.0 * scale
         stereo = work / "stereo.wav"
-        write_wav(stereo, [build_channel(stereo_seconds, 0), build_channel(stereo_seconds, 3)], 16000)
+        write_wav(
+            stereo, [build_channel(stereo_seconds, 0), build_channel(stereo_seconds, 3)], 16000
+        )
         one = service_seconds(stereo, 1, work / "s1")
         two = service_seconds(stereo, 2, work / "s2")
-        rows.append((f"{stereo_seconds / 60:.0f} min stereo, 1 worker", f"{one:.1f} s", f"{stereo_seconds / one:.1f}x real time per channel"))
-        rows.append((f"{stereo_seconds / 60:.0f} min stereo, 2 workers", f"{two:.1f} s", f"{stereo_seconds / two:.1f}x real time per channel (target >= 30x); speed-up {one / two:.2f}x (target >= 1.8x)"))
+        rows.append(
+            (
+                f"{stereo_seconds / 60:.0f} min stereo, 1 worker",
+                f"{one:.1f} s",
+                f"{stereo_seconds / one:.1f}x real time per channel",
+            )
+        )
+        rows.append(
+            (
+                f"{stereo_seconds / 60:.0f} min stereo, 2 workers",
+                f"{two:.1f} s",
+                f"{stereo_seconds / two:.1f}x real time per channel (target >= 30x); speed-up {one / two:.2f}x (target >= 1.8x)",
+            )
+        )
 
         hour = 3600.0 * scale
         long_stereo = work / "hour.wav"
@@ -169,7 +206,13 @@ def main() -> None:
         rss = PeakRss()
         with rss.watch():
             long_time = service_seconds(long_stereo, 2, work / "h2")
-        rows.append((f"{hour / 60:.0f} min stereo, 2 workers", f"{long_time:.1f} s", f"peak RSS {rss.peak / 1024**3:.2f} GiB, server + workers (target <= 1 GiB)"))
+        rows.append(
+            (
+                f"{hour / 60:.0f} min stereo, 2 workers",
+                f"{long_time:.1f} s",
+                f"peak RSS {rss.peak / 1024**3:.2f} GiB, server + workers (target <= 1 GiB)",
+            )
+        )
 
     lines = [
         "# Benchmark results",

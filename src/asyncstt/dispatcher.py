@@ -25,7 +25,7 @@ from asyncstt.languages import AUTO
 from asyncstt.lease import LeaseKeeper
 from asyncstt.operation import Operation, Progress
 from asyncstt.pipeline.assemble import assemble, check_decoded_limits, decoded_duration
-from asyncstt.pipeline.plan import plan_cut_points, plan_slices
+from asyncstt.pipeline.plan import SliceSpec, plan_cut_points, plan_slices
 from asyncstt.pipeline.task import SliceJob, SliceResult, recognise_slice
 from asyncstt.recognition import Priority, Transcript
 from asyncstt.settings import Settings
@@ -41,7 +41,9 @@ INLINE_SOURCE = "inline:"
 class AudioFetcher:
     """Copies an operation's audio to a local file: inline bytes from the store, links through the sources."""
 
-    def __init__(self, store: OperationStore, fetch_link: Callable[[str, Path, int], int], max_bytes: int) -> None:
+    def __init__(
+        self, store: OperationStore, fetch_link: Callable[[str, Path, int], int], max_bytes: int
+    ) -> None:
         self._store = store
         self._fetch_link = fetch_link
         self._max_bytes = max_bytes
@@ -50,7 +52,9 @@ class AudioFetcher:
         if operation.source_uri == INLINE_SOURCE:
             data = self._store.inline_audio(operation.id)
             if data is None:
-                raise Internal(f"the inline audio of operation {operation.id} is missing from the store")
+                raise Internal(
+                    f"the inline audio of operation {operation.id} is missing from the store"
+                )
             destination.write_bytes(data)
         else:
             self._fetch_link(operation.source_uri, destination, self._max_bytes)
@@ -105,7 +109,9 @@ class Dispatcher:
             if not self._slots.acquire(timeout=self._execution.poll_interval_seconds):
                 continue
             try:
-                operation = self._store.claim(self.owner, self._execution.lease_seconds, self._clock())
+                operation = self._store.claim(
+                    self.owner, self._execution.lease_seconds, self._clock()
+                )
             except Exception:
                 log.exception("claiming an operation failed")
                 operation = None
@@ -127,7 +133,9 @@ class Dispatcher:
         """Purge operations whose retention has run out, with their cached audio."""
         cutoff = self._clock().timestamp() - self._settings.limits.retention_seconds
         try:
-            purged = self._store.purge_finished_before(datetime.fromtimestamp(cutoff, self._clock().tzinfo))
+            purged = self._store.purge_finished_before(
+                datetime.fromtimestamp(cutoff, self._clock().tzinfo)
+            )
         except Exception:
             log.exception("purging expired operations failed")
             return []
@@ -160,7 +168,9 @@ class Dispatcher:
                 self._finish(run, error=error)
             except Exception as error:
                 log.exception("operation %s failed", operation.id)
-                self._finish(run, error=Internal(f"recognition failed: {type(error).__name__}: {error}"))
+                self._finish(
+                    run, error=Internal(f"recognition failed: {type(error).__name__}: {error}")
+                )
             else:
                 self._finish(run, transcript=transcript)
             finally:
@@ -194,7 +204,11 @@ class Dispatcher:
         self._fetcher.fetch(operation, audio)
         self._progress(run, Progress(stage="probing"))
         info = probe(
-            audio, spec.audio_encoding, spec.sample_rate_hertz, spec.audio_channel_count, self._settings.limits
+            audio,
+            spec.audio_encoding,
+            spec.sample_rate_hertz,
+            spec.audio_channel_count,
+            self._settings.limits,
         )
         cuts = plan_cut_points(
             audio, info, self._execution.slice_seconds, self._execution.snap_window_seconds
@@ -206,7 +220,9 @@ class Dispatcher:
         handles = {
             self._executor.submit(
                 recognise_slice,
-                SliceJob(operation.id, str(audio), info, item, spec, language, self._settings.engine),
+                SliceJob(
+                    operation.id, str(audio), info, item, spec, language, self._settings.engine
+                ),
                 priority=SLICE_PRIORITY[spec.priority],
                 key=f"slice-{operation.id}-{operation.attempts}-{item.index}",
             ): item
@@ -218,7 +234,9 @@ class Dispatcher:
         self._progress(run, Progress(total, total, "assembling"))
         return assemble(results, info, duration)
 
-    def _collect(self, run: _Run, handles: dict[TaskHandle, object], info: AudioInfo) -> list[SliceResult]:
+    def _collect(
+        self, run: _Run, handles: dict[TaskHandle, SliceSpec], info: AudioInfo
+    ) -> list[SliceResult]:
         """Wait for every slice while watching the lease, cancellation and progress."""
         pending = dict(handles)
         results: list[SliceResult] = []

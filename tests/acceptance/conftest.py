@@ -50,9 +50,24 @@ class ServeProcess:
 
     def create_key(self, folder: str = "default", account: str = "sa-e2e") -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "asyncstt.cli", "keys", "create", "--data-dir", str(self.data_dir),
-             "--folder", folder, "--service-account", account],
-            env=self.env, capture_output=True, text=True, check=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "asyncstt.cli",
+                "keys",
+                "create",
+                "--data-dir",
+                str(self.data_dir),
+                "--folder",
+                folder,
+                "--service-account",
+                account,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
         )
         return done.stdout.strip().splitlines()[-1]
 
@@ -60,9 +75,21 @@ class ServeProcess:
         self.log_path = self.data_dir.parent / f"serve-{self.port}.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "asyncstt.cli", "serve", "--data-dir", str(self.data_dir),
-             "--port", str(self.port), *self.args],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "asyncstt.cli",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                *self.args,
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -96,7 +123,9 @@ class ServeProcess:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def wait_done(client: httpx.Client, operation_id: str, timeout: float = DONE_TIMEOUT_SECONDS) -> dict[str, Any]:
+def wait_done(
+    client: httpx.Client, operation_id: str, timeout: float = DONE_TIMEOUT_SECONDS
+) -> dict[str, Any]:
     """Poll once every 0.3 s, as a client does, until the operation is done."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,17 +144,21 @@ def serve_factory(
 ) -> Iterator[Callable[..., ServeProcess]]:
     started: list[ServeProcess] = []
 
-    def start(extra_env: dict[str, str] | None = None, args: list[str] | None = None) -> ServeProcess:
+    def start(
+        extra_env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> ServeProcess:
         data_dir = tmp_path_factory.mktemp("serve") / "data"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
         env.update(SERVER_LIMITS)
-        env.update({
-            "ASYNCSTT_STORAGE__ENDPOINT_URL": s3_server.endpoint_url,
-            "ASYNCSTT_STORAGE__ACCESS_KEY_ID": s3_server.access_key_id,
-            "ASYNCSTT_STORAGE__SECRET_ACCESS_KEY": s3_server.secret_access_key,
-            "ASYNCSTT_EXECUTION__LOCAL_WORKERS": "2",
-            "ASYNCSTT_EXECUTION__SLICE_SECONDS": "20",
-        })
+        env.update(
+            {
+                "ASYNCSTT_STORAGE__ENDPOINT_URL": s3_server.endpoint_url,
+                "ASYNCSTT_STORAGE__ACCESS_KEY_ID": s3_server.access_key_id,
+                "ASYNCSTT_STORAGE__SECRET_ACCESS_KEY": s3_server.secret_access_key,
+                "ASYNCSTT_EXECUTION__LOCAL_WORKERS": "2",
+                "ASYNCSTT_EXECUTION__SLICE_SECONDS": "20",
+            }
+        )
         env.update(extra_env or {})
         server = ServeProcess(data_dir=data_dir, env=env, args=args or [])
         server.data_dir.mkdir(parents=True)

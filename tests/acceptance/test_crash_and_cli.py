@@ -31,13 +31,18 @@ def test_operations_survive_a_killed_server(
         for _ in range(4):
             response = client.post(
                 "/speech/stt/v2/longRunningRecognize",
-                json={"config": {"specification": {"languageCode": "en-US"}}, "audio": {"uri": "s3://crash/twice.wav"}},
+                json={
+                    "config": {"specification": {"languageCode": "en-US"}},
+                    "audio": {"uri": "s3://crash/twice.wav"},
+                },
             )
             assert response.status_code == 200, response.text
             ids.append(response.json()["id"])
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            stages = [client.get(f"/operations/{i}").json().get("metadata", {}).get("stage") for i in ids]
+            stages = [
+                client.get(f"/operations/{i}").json().get("metadata", {}).get("stage") for i in ids
+            ]
             if "recognising" in stages:
                 break
             time.sleep(0.05)
@@ -57,9 +62,23 @@ def test_operations_survive_a_killed_server(
 
 def test_transcribe_command_prints_the_text(shared_data: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "asyncstt.cli", "transcribe", str(shared_data / "jfk.wav"),
-         "--language", "en-US", "--data-dir", str(tmp_path / "data"), "--workers", "1"],
-        capture_output=True, text=True, timeout=240, check=False,
+        [
+            sys.executable,
+            "-m",
+            "asyncstt.cli",
+            "transcribe",
+            str(shared_data / "jfk.wav"),
+            "--language",
+            "en-US",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert word_errors(done.stdout, JFK_REFERENCE) <= 1, done.stdout
@@ -68,7 +87,10 @@ def test_transcribe_command_prints_the_text(shared_data: Path, tmp_path: Path) -
 def test_transcribe_command_reports_a_missing_file(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "asyncstt.cli", "transcribe", str(tmp_path / "nope.wav")],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 2
     assert "no such file" in done.stderr

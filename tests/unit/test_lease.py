@@ -13,8 +13,14 @@ from asyncstt.store.memory import InMemoryStore
 def queued(operation_id: str) -> Operation:
     now = datetime(2026, 1, 1, tzinfo=UTC)
     return Operation(
-        id=operation_id, folder_id="f", created_by="sa", api=ApiVersion.V2, spec=RecognitionSpec(language="en-US"),
-        source_uri="inline:", created_at=now, modified_at=now,
+        id=operation_id,
+        folder_id="f",
+        created_by="sa",
+        api=ApiVersion.V2,
+        spec=RecognitionSpec(language="en-US"),
+        source_uri="inline:",
+        created_at=now,
+        modified_at=now,
     )
 
 
@@ -22,12 +28,14 @@ def test_the_keeper_renews_while_it_runs() -> None:
     store = InMemoryStore()
     store.create(queued("op1"))
     claimed = store.claim("me", 0.3, utcnow())
-    assert claimed is not None and claimed.lease_expires_at is not None
+    assert claimed is not None
+    assert claimed.lease_expires_at is not None
     with LeaseKeeper(store, "op1", "me", 0.3, utcnow) as keeper:
         time.sleep(0.5)
         assert not keeper.lost.is_set()
         current = store.get("op1")
-        assert current is not None and current.lease_expires_at is not None
+        assert current is not None
+        assert current.lease_expires_at is not None
         assert current.lease_expires_at > claimed.lease_expires_at
     assert store.claim("other", 0.3, utcnow()) is None
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+from scripts.configuration_docs import render
 
 from asyncstt.settings import Settings
-from scripts.configuration_docs import render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

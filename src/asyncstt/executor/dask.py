@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,8 +36,14 @@ class DaskExecutor:
                 silence_logs=logging.WARNING,
             )
             self._client = Client(self._cluster)
-        # Each worker loads the model once, now, rather than on its first slice.
-        self._client.run(warm_up, engine, wait=False)
+        # Each worker loads the model once, now, rather than on its first slice; the API need not wait for it.
+        threading.Thread(target=self._warm_up, args=(engine,), name="warm-up", daemon=True).start()
+
+    def _warm_up(self, engine: EngineSettings) -> None:
+        try:
+            self._client.run(warm_up, engine)
+        except Exception:
+            log.exception("loading the engine on the workers failed; slices will load it themselves")
 
     @property
     def dashboard_link(self) -> str | None:
@@ -44,7 +51,9 @@ class DaskExecutor:
         return str(link) if link else None
 
     def submit(self, fn: Callable[[Any], Any], arg: Any, *, priority: int, key: str) -> Any:
-        return self._client.submit(fn, arg, priority=priority, key=key, pure=False, retries=self._retries)
+        return self._client.submit(
+            fn, arg, priority=priority, key=key, pure=False, retries=self._retries
+        )
 
     def close(self) -> None:
         self._client.close()

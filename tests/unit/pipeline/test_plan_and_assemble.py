@@ -16,7 +16,9 @@ STEREO = AudioInfo(format=AudioFormat.WAV, channels=2, sample_rate=16000, durati
 
 def utterance(channel: int, start: float, text: str) -> Utterance:
     word = Word(text, start, start + 0.5)
-    return Utterance(channel=channel, start=start, end=start + 0.5, words=(word,), raw_text=text, text=text)
+    return Utterance(
+        channel=channel, start=start, end=start + 0.5, words=(word,), raw_text=text, text=text
+    )
 
 
 def test_slices_cover_every_channel_between_the_cuts_in_time_order() -> None:
@@ -39,7 +41,9 @@ def test_a_short_file_is_one_slice_per_channel() -> None:
 def test_assembly_orders_by_start_then_channel_across_slices() -> None:
     results = [
         SliceResult(SliceSpec(2, 0, 100.0, None), (utterance(0, 120.0, "c"),), 150.0),
-        SliceResult(SliceSpec(1, 1, 0.0, 100.0), (utterance(1, 5.0, "b"), utterance(1, 90.0, "d")), 100.0),
+        SliceResult(
+            SliceSpec(1, 1, 0.0, 100.0), (utterance(1, 5.0, "b"), utterance(1, 90.0, "d")), 100.0
+        ),
         SliceResult(SliceSpec(0, 0, 0.0, 100.0), (utterance(0, 5.0, "a"),), 100.0),
         SliceResult(SliceSpec(3, 1, 100.0, None), (), 150.0),
     ]
@@ -53,5 +57,5 @@ def test_assembly_orders_by_start_then_channel_across_slices() -> None:
 def test_decoded_audio_longer_than_the_limit_fails_even_when_the_header_said_less() -> None:
     limits = LimitSettings(max_duration_seconds=400)
     check_decoded_limits(200.0, STEREO, limits)
-    with pytest.raises(InvalidArgument, match="once decoded .*limit is 6 min 40 s"):
+    with pytest.raises(InvalidArgument, match=r"once decoded .*limit is 6 min 40 s"):
         check_decoded_limits(201.0, STEREO, limits)
