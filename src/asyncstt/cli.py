@@ -57,9 +57,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _execution_overrides(args, _settings(args, **overrides))
     if args.file_root:
         settings = settings.model_copy(
-            update={"file_sources": settings.file_sources.model_copy(update={"root": Path(args.file_root)})}
+            update={
+                "file_sources": settings.file_sources.model_copy(
+                    update={"root": Path(args.file_root)}
+                )
+            }
         )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     server = Server(settings)
     print(
         f"asyncstt {__version__} listening on {server.url} (data dir: {settings.data_dir.resolve()})",
@@ -109,7 +115,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         record, secret = create_api_key(store, args.folder, args.service_account, utcnow())
     finally:
         store.close()
-    print(f"created API key {record.id} for service account {record.service_account_id} in folder {record.folder_id}")
+    print(
+        f"created API key {record.id} for service account {record.service_account_id} in folder {record.folder_id}"
+    )
     print("it is shown only once; use it as 'Authorization: Api-Key <key>':")
     print(secret)
     return 0
@@ -121,40 +129,65 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--data-dir", help="where the store and caches live (default: ./asyncstt-data)")
-        sub.add_argument("--database", help="store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)")
+        sub.add_argument(
+            "--data-dir", help="where the store and caches live (default: ./asyncstt-data)"
+        )
+        sub.add_argument(
+            "--database",
+            help="store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)",
+        )
 
-    serve = commands.add_parser("serve", help="run the REST API, the dispatcher and a local Dask cluster")
+    serve = commands.add_parser(
+        "serve", help="run the REST API, the dispatcher and a local Dask cluster"
+    )
     common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--dask", help="address of a Dask scheduler; default: start a local cluster")
-    serve.add_argument("--workers", type=int, help="local cluster worker processes (default: one per core)")
-    serve.add_argument("--file-root", help="directory that file:// links may point into (default: none)")
+    serve.add_argument(
+        "--workers", type=int, help="local cluster worker processes (default: one per core)"
+    )
+    serve.add_argument(
+        "--file-root", help="directory that file:// links may point into (default: none)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
-    tr = commands.add_parser("transcribe", help="recognise a file through the API and print the result")
+    tr = commands.add_parser(
+        "transcribe", help="recognise a file through the API and print the result"
+    )
     common(tr)
     tr.add_argument("file")
-    tr.add_argument("--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)")
+    tr.add_argument(
+        "--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)"
+    )
     tr.add_argument("--model", default="general", help="general or deferred-general")
     tr.add_argument("--format", choices=["text", "json"], default="text")
-    tr.add_argument("--encoding", choices=["LINEAR16_PCM", "OGG_OPUS", "MP3"], help="default: from the file name")
+    tr.add_argument(
+        "--encoding",
+        choices=["LINEAR16_PCM", "OGG_OPUS", "MP3"],
+        help="default: from the file name",
+    )
     tr.add_argument("--sample-rate", type=int, default=16000, help="for headerless LINEAR16_PCM")
     tr.add_argument("--channels", type=int, default=1, help="for headerless LINEAR16_PCM")
     tr.add_argument("--literature", action="store_true", help="punctuated, capitalised text")
     tr.add_argument("--raw-results", action="store_true", help="numbers spelled out in text")
     tr.add_argument("--profanity-filter", action="store_true", help="mask profanities")
-    tr.add_argument("--server", help="URL of a running asyncstt; default: start one in this process")
+    tr.add_argument(
+        "--server", help="URL of a running asyncstt; default: start one in this process"
+    )
     tr.add_argument("--api-key", help="API key for --server")
-    tr.add_argument("--workers", type=int, help="local cluster worker processes when no --server is given")
+    tr.add_argument(
+        "--workers", type=int, help="local cluster worker processes when no --server is given"
+    )
     tr.set_defaults(handler=cmd_transcribe)
 
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create", help="create an API key; prints it on the last line")
     common(create)
-    create.add_argument("--folder", default="default", help="folder the key's service account belongs to")
+    create.add_argument(
+        "--folder", default="default", help="folder the key's service account belongs to"
+    )
     create.add_argument("--service-account", default="default-sa", help="service account id")
     create.set_defaults(handler=cmd_keys_create)
     return parser

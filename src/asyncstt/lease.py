@@ -49,7 +49,9 @@ class LeaseKeeper:
     def _run(self) -> None:
         while not self._stop.wait(self._lease_seconds / 3):
             try:
-                renewed = self._store.renew(self._operation_id, self._owner, self._lease_seconds, self._clock())
+                renewed = self._store.renew(
+                    self._operation_id, self._owner, self._lease_seconds, self._clock()
+                )
             except Exception:
                 log.exception("renewing the lease on %s failed; will retry", self._operation_id)
                 continue

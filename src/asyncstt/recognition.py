@@ -106,7 +106,8 @@ class Transcript:
     def from_json(cls, text: str) -> Transcript:
         data = json.loads(text)
         utterances = tuple(
-            Utterance(**{**u, "words": tuple(Word(**w) for w in u["words"])}) for u in data["utterances"]
+            Utterance(**{**u, "words": tuple(Word(**w) for w in u["words"])})
+            for u in data["utterances"]
         )
         return cls(
             utterances=utterances,

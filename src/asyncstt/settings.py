@@ -121,7 +121,10 @@ class Settings(BaseSettings):
     """All of asyncstt's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASYNCSTT_", env_nested_delimiter="__", extra="forbid", use_attribute_docstrings=True
+        env_prefix="ASYNCSTT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        use_attribute_docstrings=True,
     )
 
     data_dir: Path = Path("asyncstt-data")

@@ -40,7 +40,9 @@ class TranscribeRequest:
     profanity_filter: bool = False
 
 
-def request_body(request: TranscribeRequest, *, uri: str | None = None, content: bytes | None = None) -> dict[str, Any]:
+def request_body(
+    request: TranscribeRequest, *, uri: str | None = None, content: bytes | None = None
+) -> dict[str, Any]:
     """A v2 longRunningRecognize body, spelled as SpeechKit's own documentation spells it."""
     specification: dict[str, Any] = {
         "model": request.model,
@@ -54,7 +56,9 @@ def request_body(request: TranscribeRequest, *, uri: str | None = None, content:
     if request.encoding == "LINEAR16_PCM":
         specification["sampleRateHertz"] = request.sample_rate
         specification["audioChannelCount"] = request.channels
-    audio: dict[str, str] = {"uri": uri} if uri is not None else {"content": base64.b64encode(content or b"").decode()}
+    audio: dict[str, str] = (
+        {"uri": uri} if uri is not None else {"content": base64.b64encode(content or b"").decode()}
+    )
     return {"config": {"specification": specification}, "audio": audio}
 
 
@@ -72,9 +76,13 @@ class ApiClient:
         try:
             body: dict[str, Any] = response.json()
         except ValueError as error:
-            raise TranscribeError(f"the server answered {response.status_code} with no JSON") from error
+            raise TranscribeError(
+                f"the server answered {response.status_code} with no JSON"
+            ) from error
         if response.status_code != 200:
-            raise TranscribeError(f"the server refused the request ({response.status_code}): {body.get('message')}")
+            raise TranscribeError(
+                f"the server refused the request ({response.status_code}): {body.get('message')}"
+            )
         return body
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +93,12 @@ class ApiClient:
 
     def wait(self, operation: dict[str, Any], console: Console) -> dict[str, Any]:
         """Poll until done, drawing the operation's progress metadata as a bar on stderr."""
-        columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("queued", total=None)
             while not operation.get("done"):
@@ -103,7 +116,11 @@ class ApiClient:
 
 
 def transcribe(
-    request: TranscribeRequest, settings: Settings, *, server: str | None = None, api_key: str | None = None
+    request: TranscribeRequest,
+    settings: Settings,
+    *,
+    server: str | None = None,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Submit, wait and return the finished operation's JSON."""
     console = Console(stderr=True)
@@ -122,7 +139,9 @@ def transcribe(
     return _transcribe_embedded(request, settings, console)
 
 
-def _transcribe_embedded(request: TranscribeRequest, settings: Settings, console: Console) -> dict[str, Any]:
+def _transcribe_embedded(
+    request: TranscribeRequest, settings: Settings, console: Console
+) -> dict[str, Any]:
     from asyncstt.auth import create_api_key
     from asyncstt.clock import utcnow
     from asyncstt.server import Server, free_port
@@ -159,4 +178,6 @@ def operation_text(operation: dict[str, Any]) -> str:
         by_channel.setdefault(chunk["channelTag"], []).append(chunk["alternatives"][0]["text"])
     if len(by_channel) <= 1:
         return " ".join(text for texts in by_channel.values() for text in texts)
-    return "\n".join(f"channel {tag}: {' '.join(texts)}" for tag, texts in sorted(by_channel.items()))
+    return "\n".join(
+        f"channel {tag}: {' '.join(texts)}" for tag, texts in sorted(by_channel.items())
+    )

@@ -23,7 +23,9 @@ def word_errors(hypothesis: str, reference: str) -> int:
     for i, ref_word in enumerate(ref, start=1):
         current = [i]
         for j, hyp_word in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_word != hyp_word))
+            )
         previous = current
     return previous[-1]
 

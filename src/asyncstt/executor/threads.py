@@ -14,13 +14,14 @@ class ThreadExecutor:
     """An in-process twin of the Dask executor: same priority semantics, no processes, no network."""
 
     def __init__(self, workers: int = 1) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[Any], Any], Any, Future[Any]]] = (
-            queue.PriorityQueue()
-        )
+        self._queue: queue.PriorityQueue[
+            tuple[int, int, Callable[[Any], Any], Any, Future[Any]]
+        ] = queue.PriorityQueue()
         self._order = itertools.count()
         self._closed = threading.Event()
         self._threads = [
-            threading.Thread(target=self._work, name=f"slice-worker-{n}", daemon=True) for n in range(workers)
+            threading.Thread(target=self._work, name=f"slice-worker-{n}", daemon=True)
+            for n in range(workers)
         ]
         for thread in self._threads:
             thread.start()

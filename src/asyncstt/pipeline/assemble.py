@@ -33,9 +33,12 @@ def check_decoded_limits(duration: float, info: AudioInfo, limits: LimitSettings
 def assemble(results: Iterable[SliceResult], info: AudioInfo, duration: float) -> Transcript:
     """All utterances ordered by start time, then channel, as v2 chunks and v3 finals are emitted."""
     utterances = sorted(
-        (u for result in results for u in result.utterances), key=lambda u: (u.start, u.channel, u.end)
+        (u for result in results for u in result.utterances),
+        key=lambda u: (u.start, u.channel, u.end),
     )
-    return Transcript(utterances=tuple(utterances), channels=info.channels, duration_seconds=duration)
+    return Transcript(
+        utterances=tuple(utterances), channels=info.channels, duration_seconds=duration
+    )
 
 
 def _hours(seconds: float) -> str:

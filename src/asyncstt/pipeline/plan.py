@@ -24,7 +24,9 @@ class SliceSpec:
         return 0.0 if self.end is None else self.end - self.start
 
 
-def plan_cut_points(path: Path, info: AudioInfo, slice_seconds: float, snap_window: float) -> list[float]:
+def plan_cut_points(
+    path: Path, info: AudioInfo, slice_seconds: float, snap_window: float
+) -> list[float]:
     """Cut points shared by every channel, each moved to the quietest moment near its nominal place.
 
     The last slice is never shorter than half a slice: a short tail is folded into the slice before it.
@@ -43,9 +45,7 @@ def plan_cut_points(path: Path, info: AudioInfo, slice_seconds: float, snap_wind
 
 def plan_slices(info: AudioInfo, cuts: list[float]) -> list[SliceSpec]:
     """Slices for every channel, ordered by start time so that early audio is recognised first."""
-    bounds: list[tuple[float, float | None]] = list(
-        zip([0.0, *cuts], [*cuts, None], strict=True)
-    )
+    bounds: list[tuple[float, float | None]] = list(zip([0.0, *cuts], [*cuts, None], strict=True))
     slices: list[SliceSpec] = []
     for start, end in bounds:
         for channel in range(info.channels):

@@ -43,7 +43,9 @@ class OperationStore(Protocol):
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         """Extend the lease; False when `owner` no longer holds it (then it must stop working on it)."""
 
-    def set_progress(self, operation_id: str, owner: str, progress: Progress, now: datetime) -> bool:
+    def set_progress(
+        self, operation_id: str, owner: str, progress: Progress, now: datetime
+    ) -> bool:
         """Record progress of a RUNNING operation held by `owner`; False when the lease is lost."""
 
     def finish(

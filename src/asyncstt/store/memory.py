@@ -66,10 +66,14 @@ class InMemoryStore:
             op = self._held(operation_id, owner)
             if op is None:
                 return False
-            self._operations[operation_id] = op.evolve(lease_expires_at=now + timedelta(seconds=lease_seconds))
+            self._operations[operation_id] = op.evolve(
+                lease_expires_at=now + timedelta(seconds=lease_seconds)
+            )
             return True
 
-    def set_progress(self, operation_id: str, owner: str, progress: Progress, now: datetime) -> bool:
+    def set_progress(
+        self, operation_id: str, owner: str, progress: Progress, now: datetime
+    ) -> bool:
         with self._lock:
             op = self._held(operation_id, owner)
             if op is None:
@@ -127,7 +131,9 @@ class InMemoryStore:
     def purge_finished_before(self, cutoff: datetime) -> list[str]:
         with self._lock:
             expired = [
-                op.id for op in self._operations.values() if op.done_at is not None and op.done_at < cutoff
+                op.id
+                for op in self._operations.values()
+                if op.done_at is not None and op.done_at < cutoff
             ]
             for operation_id in expired:
                 del self._operations[operation_id]

@@ -15,7 +15,12 @@ def test_waiting_calls_run_highest_priority_first() -> None:
         blocker = executor.submit(lambda _: gate.wait(5), None, priority=0, key="blocker")
         handles = [
             executor.submit(order.append, name, priority=priority, key=name)
-            for name, priority in [("deferred-1", 0), ("standard-1", 100), ("deferred-2", 0), ("standard-2", 100)]
+            for name, priority in [
+                ("deferred-1", 0),
+                ("standard-1", 100),
+                ("deferred-2", 0),
+                ("standard-2", 100),
+            ]
         ]
         gate.set()
         blocker.result(5)
