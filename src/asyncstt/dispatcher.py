@@ -97,7 +97,7 @@ class Dispatcher:
         self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming; operations in flight are abandoned to their leases and picked up after a restart."""
+        """Stop claiming and leave operations in flight to their leases: they are claimed again after a restart."""
         self._stop.set()
         if self._loop.is_alive():
             self._loop.join(timeout)
@@ -162,7 +162,7 @@ class Dispatcher:
             try:
                 transcript = self._recognise(run)
             except _LeaseLost:
-                log.warning("gave up %s: its lease is lost", operation.id)
+                log.warning("left %s to its lease: lost, or this dispatcher is stopping", operation.id)
                 return
             except AsyncSttError as error:
                 self._finish(run, error=error)
@@ -251,7 +251,7 @@ class Dispatcher:
                 if finished:
                     processed = min(total, sum(r.decoded_seconds for r in results))
                     self._progress(run, Progress(processed, total, "recognising"))
-                if run.keeper.lost.is_set():
+                if run.keeper.lost.is_set() or self._stop.is_set():
                     raise _LeaseLost
                 if time.monotonic() - last_cancel_check >= 0.5:
                     last_cancel_check = time.monotonic()
@@ -268,4 +268,7 @@ class Dispatcher:
 
 
 class _LeaseLost(Exception):
-    """Another dispatcher owns the operation now; stop without writing anything."""
+    """Stop working on the operation without writing anything.
+
+    Either another dispatcher owns it now, or this one is stopping and leaves it for whoever claims it next.
+    """
