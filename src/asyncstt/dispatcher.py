@@ -23,7 +23,7 @@ from asyncstt.errors import AsyncSttError, Cancelled, Internal
 from asyncstt.executor.base import Executor, TaskHandle
 from asyncstt.languages import AUTO
 from asyncstt.lease import LeaseKeeper
-from asyncstt.operation import Operation, Progress
+from asyncstt.operation import INLINE_SOURCE, Operation, Progress
 from asyncstt.pipeline.assemble import assemble, check_decoded_limits, decoded_duration
 from asyncstt.pipeline.plan import SliceSpec, plan_cut_points, plan_slices
 from asyncstt.pipeline.task import SliceJob, SliceResult, recognise_slice
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 
 #: Dask priority of slices by operation priority: standard slices always run before deferred ones.
 SLICE_PRIORITY = {Priority.STANDARD: 100, Priority.DEFERRED: 0}
-INLINE_SOURCE = "inline:"
 
 
 class AudioFetcher:

@@ -10,6 +10,10 @@ from asyncstt.errors import ErrorInfo
 from asyncstt.recognition import Priority, RecognitionSpec, Transcript
 
 
+#: `Operation.source_uri` of audio that came inline with the request and is kept in the store.
+INLINE_SOURCE = "inline:"
+
+
 class OperationState(enum.Enum):
     """Where an operation is in its life."""
 

@@ -18,7 +18,7 @@ from asyncstt.clock import utcnow
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
 from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
-from asyncstt.operation import ApiVersion, Operation, OperationState
+from asyncstt.operation import INLINE_SOURCE, ApiVersion, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
 from asyncstt.settings import Settings
 from asyncstt.store.base import OperationStore
@@ -32,7 +32,6 @@ MODELS = (
     "deferred-general:deprecated",
 )
 PCM_SAMPLE_RATES = (8000, 16000, 48000)
-INLINE_SOURCE = "inline:"
 CANCELLED = ErrorInfo(code=1, message="cancelled")
 _MB = 1024**2
 # A cancel that races a dispatcher claiming the operation is retried this many times.
