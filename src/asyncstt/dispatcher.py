@@ -161,7 +161,9 @@ class Dispatcher:
             try:
                 transcript = self._recognise(run)
             except _LeaseLost:
-                log.warning("left %s to its lease: lost, or this dispatcher is stopping", operation.id)
+                log.warning(
+                    "left %s to its lease: lost, or this dispatcher is stopping", operation.id
+                )
                 return
             except AsyncSttError as error:
                 self._finish(run, error=error)

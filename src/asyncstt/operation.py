@@ -9,7 +9,6 @@ from datetime import datetime
 from asyncstt.errors import ErrorInfo
 from asyncstt.recognition import Priority, RecognitionSpec, Transcript
 
-
 #: `Operation.source_uri` of audio that came inline with the request and is kept in the store.
 INLINE_SOURCE = "inline:"
 
