@@ -111,12 +111,12 @@ class AddressGuard:
             return
         if category in ALWAYS_REFUSED:
             raise InvalidArgument(
-                f"the link's host {host} resolves to {address}, a {category} address, "
+                f"the link's host {host} resolves to {address} ({category} address), "
                 "which is never fetched"
             )
         if not self._allow_private:
             raise InvalidArgument(
-                f"the link's host {host} resolves to {address}, a {category} address, which is refused "
+                f"the link's host {host} resolves to {address} ({category} address), which is refused "
                 "to guard against server-side request forgery; to fetch from it, set "
                 "http_sources.allow_private_addresses (ASYNCSTT_HTTP_SOURCES__ALLOW_PRIVATE_ADDRESSES=true)"
             )
