@@ -1,32 +1,16 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from asyncstt.clock import utcnow
 from asyncstt.lease import LeaseKeeper
-from asyncstt.operation import ApiVersion, Operation
-from asyncstt.recognition import RecognitionSpec
 from asyncstt.store.memory import InMemoryStore
-
-
-def queued(operation_id: str) -> Operation:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    return Operation(
-        id=operation_id,
-        folder_id="f",
-        created_by="sa",
-        api=ApiVersion.V2,
-        spec=RecognitionSpec(language="en-US"),
-        source_uri="inline:",
-        created_at=now,
-        modified_at=now,
-    )
+from tests.factories import make_operation
 
 
 def test_the_keeper_renews_while_it_runs() -> None:
     store = InMemoryStore()
-    store.create(queued("op1"))
+    store.create(make_operation("op1"))
     claimed = store.claim("me", 0.3, utcnow())
     assert claimed is not None
     assert claimed.lease_expires_at is not None
@@ -42,7 +26,7 @@ def test_the_keeper_renews_while_it_runs() -> None:
 
 def test_the_keeper_reports_a_lost_lease() -> None:
     store = InMemoryStore()
-    store.create(queued("op1"))
+    store.create(make_operation("op1"))
     store.claim("me", 0.3, utcnow())
     with LeaseKeeper(store, "op1", "me", 0.3, utcnow) as keeper:
         time.sleep(0.2)

@@ -14,23 +14,13 @@ from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.service import OperationService
 from asyncstt.settings import LimitSettings, Settings
 from asyncstt.store.memory import InMemoryStore
+from tests.factories import ManualClock
 
 START = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 ALICE = Principal("b1galice", "ajealice")
 BOB = Principal("b1gbob", "ajebob")
 URI = "s3://acme-calls/call-0001.ogg"
 EN = EngineCapabilities(name="fake", languages=frozenset({"en-US"}), detects_language=False)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -47,8 +37,8 @@ class StubSources:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -63,7 +53,7 @@ def sources() -> StubSources:
 
 def make_service(
     store: InMemoryStore,
-    clock: Clock,
+    clock: ManualClock,
     capabilities: EngineCapabilities = EN,
     sources: StubSources | None = None,
     **settings: Any,
@@ -74,7 +64,7 @@ def make_service(
 
 
 @pytest.fixture
-def service(store: InMemoryStore, clock: Clock, sources: StubSources) -> OperationService:
+def service(store: InMemoryStore, clock: ManualClock, sources: StubSources) -> OperationService:
     return make_service(store, clock, sources=sources)
 
 
@@ -143,7 +133,7 @@ def test_inline_content_over_the_limit_names_both_sizes(service: OperationServic
     )
 
 
-def test_inline_content_just_over_a_small_limit(store: InMemoryStore, clock: Clock) -> None:
+def test_inline_content_just_over_a_small_limit(store: InMemoryStore, clock: ManualClock) -> None:
     service = make_service(store, clock, limits=LimitSettings(max_inline_bytes=1024**2))
     service.submit(ALICE, spec(), uri=None, content=bytes(1024**2), api=ApiVersion.V2)
     with pytest.raises(InvalidArgument, match=r"inline content is 1\.1 MB; the limit is 1 MB"):
@@ -201,7 +191,7 @@ def test_pcm_channel_count_is_limited(service: OperationService, channels: int) 
         service.submit(ALICE, pcm, uri=URI, content=None, api=ApiVersion.V2)
 
 
-def test_channel_limit_follows_the_settings(store: InMemoryStore, clock: Clock) -> None:
+def test_channel_limit_follows_the_settings(store: InMemoryStore, clock: ManualClock) -> None:
     service = make_service(store, clock, limits=LimitSettings(max_channels=4))
     pcm = spec(audio_encoding=AudioEncoding.LINEAR16_PCM, audio_channel_count=4)
     assert service.submit(ALICE, pcm, uri=URI, content=None, api=ApiVersion.V2).spec == pcm
@@ -227,7 +217,7 @@ def test_unknown_language_lists_the_installed_ones(service: OperationService) ->
 
 
 def test_auto_needs_a_detecting_model(
-    service: OperationService, store: InMemoryStore, clock: Clock
+    service: OperationService, store: InMemoryStore, clock: ManualClock
 ) -> None:
     with pytest.raises(
         InvalidArgument, match=r"the installed model \(fake\) cannot detect languages"
@@ -237,14 +227,14 @@ def test_auto_needs_a_detecting_model(
     assert make_service(store, clock, detecting).resolve_language("AUTO") == "auto"
 
 
-def test_codes_are_case_insensitive_with_aliases(store: InMemoryStore, clock: Clock) -> None:
+def test_codes_are_case_insensitive_with_aliases(store: InMemoryStore, clock: ManualClock) -> None:
     kazakh = EngineCapabilities("kk", frozenset({"kk-KZ"}), detects_language=False)
     service = make_service(store, clock, kazakh)
     assert service.resolve_language("kk-KK") == "kk-KZ"
     assert service.resolve_language(" KK-kz ") == "kk-KZ"
 
 
-def test_default_language_is_ru_when_installed(store: InMemoryStore, clock: Clock) -> None:
+def test_default_language_is_ru_when_installed(store: InMemoryStore, clock: ManualClock) -> None:
     both = EngineCapabilities("w", frozenset({"en-US", "ru-RU"}), detects_language=True)
     assert make_service(store, clock, both).resolve_language("") == "ru-RU"
 
@@ -254,20 +244,20 @@ def test_default_language_is_the_single_installed_one(service: OperationService)
     assert operation.spec.language == "en-US"
 
 
-def test_default_language_from_settings(store: InMemoryStore, clock: Clock) -> None:
+def test_default_language_from_settings(store: InMemoryStore, clock: ManualClock) -> None:
     both = EngineCapabilities("w", frozenset({"en-US", "de-DE"}), detects_language=False)
     assert (
         make_service(store, clock, both, default_language="de-de").resolve_language("") == "de-DE"
     )
 
 
-def test_configured_default_must_be_installed(store: InMemoryStore, clock: Clock) -> None:
+def test_configured_default_must_be_installed(store: InMemoryStore, clock: ManualClock) -> None:
     service = make_service(store, clock, default_language="ru-RU")
     with pytest.raises(InvalidArgument, match="language ru-RU is not installed; installed: en-US"):
         service.resolve_language("")
 
 
-def test_no_default_among_several_languages(store: InMemoryStore, clock: Clock) -> None:
+def test_no_default_among_several_languages(store: InMemoryStore, clock: ManualClock) -> None:
     both = EngineCapabilities("w", frozenset({"en-US", "de-DE"}), detects_language=False)
     with pytest.raises(
         InvalidArgument,
@@ -302,7 +292,7 @@ def test_another_folders_operation_looks_like_no_operation(service: OperationSer
 
 
 def test_expired_operation_is_gone_before_the_sweeper_runs(
-    service: OperationService, store: InMemoryStore, clock: Clock
+    service: OperationService, store: InMemoryStore, clock: ManualClock
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     assert store.finish(operation.id, None, clock(), result=Transcript())
@@ -314,7 +304,7 @@ def test_expired_operation_is_gone_before_the_sweeper_runs(
 
 
 def test_cancel_queued_finishes_it_at_once(
-    service: OperationService, store: InMemoryStore, clock: Clock
+    service: OperationService, store: InMemoryStore, clock: ManualClock
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=None, content=b"OggS", api=ApiVersion.V2)
     clock.advance(5)
@@ -327,7 +317,7 @@ def test_cancel_queued_finishes_it_at_once(
 
 
 def test_cancel_running_asks_the_dispatcher_to_stop(
-    service: OperationService, store: InMemoryStore, clock: Clock
+    service: OperationService, store: InMemoryStore, clock: ManualClock
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     assert store.claim("worker", 30, clock()) is not None
@@ -339,7 +329,7 @@ def test_cancel_running_asks_the_dispatcher_to_stop(
 
 
 def test_cancel_done_returns_it_unchanged(
-    service: OperationService, store: InMemoryStore, clock: Clock
+    service: OperationService, store: InMemoryStore, clock: ManualClock
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     store.claim("worker", 30, clock())
@@ -351,7 +341,7 @@ def test_cancel_done_returns_it_unchanged(
 
 
 def test_cancel_of_a_queued_operation_claimed_meanwhile_becomes_a_cancel_request(
-    store: InMemoryStore, clock: Clock
+    store: InMemoryStore, clock: ManualClock
 ) -> None:
     class RacingStore(InMemoryStore):
         def finish(

@@ -11,7 +11,7 @@ import pytest
 
 from asyncstt.operation import OperationState
 from asyncstt.store.sql import SqlStore
-from tests.integration.store.factories import at, make_operation
+from tests.factories import at, make_operation
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 
 from asyncstt.store.schema import metadata
 from asyncstt.store.sql import SqlStore, alembic_config, normalise_url, upgrade
-from tests.integration.store.factories import make_operation
+from tests.factories import make_operation
 
 pytestmark = pytest.mark.integration
 

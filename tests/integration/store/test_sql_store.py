@@ -17,7 +17,7 @@ from asyncstt.recognition import Transcript
 from asyncstt.store.base import ApiKeyRecord
 from asyncstt.store.schema import operation_audio, operations
 from asyncstt.store.sql import SqlStore, normalise_url
-from tests.integration.store.factories import at, make_operation, make_transcript
+from tests.factories import at, make_operation, make_transcript
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from asyncstt.recognition import Transcript
 from asyncstt.store.base import ApiKeyRecord, OperationStore
 from asyncstt.store.memory import InMemoryStore
 from asyncstt.store.sql import SqlStore
-from tests.integration.store.factories import at, make_operation, make_transcript
+from tests.factories import at, make_operation, make_transcript
 from tests.support.postgres import STORE_URL_FIXTURES
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,22 +17,12 @@ from asyncstt.http.app import create_app
 from asyncstt.service import OperationService
 from asyncstt.settings import Settings
 from asyncstt.store.memory import InMemoryStore
+from tests.factories import ManualClock
 
 START = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 SERVICE_ACCOUNT = "ajeq7r2m5t8v1x4z6b9c"
 FOLDER = "b1gfolder"
 OTHER_FOLDER = "b1gother"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -53,7 +43,7 @@ class StubSources:
 class Harness:
     store: InMemoryStore
     sources: StubSources
-    clock: Clock
+    clock: ManualClock
     service: OperationService
     client: TestClient
     headers: dict[str, str]
@@ -67,7 +57,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
     def make(*, auth_required: bool = True, **settings: Any) -> Harness:
         store = InMemoryStore()
         sources = StubSources()
-        clock = Clock()
+        clock = ManualClock(START)
         capabilities = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
         service = OperationService(store, sources, capabilities, Settings(**settings), clock)
         app = create_app(service, Authenticator(store, required=auth_required))

@@ -8,6 +8,7 @@ from asyncstt.auth import Principal
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import ApiVersion, Operation, Progress
 from asyncstt.recognition import RecognitionSpec, Transcript, Utterance, Word
+from tests.factories import v2_chunk, v2_word
 from tests.unit.http.conftest import FOLDER, SERVICE_ACCOUNT, Harness
 
 V2_RESPONSE = "type.googleapis.com/yandex.cloud.ai.stt.v2.LongRunningRecognitionResponse"
@@ -70,40 +71,8 @@ def test_finished_two_channel_operation(harness: Harness) -> None:
         "response": {
             "@type": V2_RESPONSE,
             "chunks": [
-                {
-                    "alternatives": [
-                        {
-                            "words": [
-                                {
-                                    "startTime": "0.420s",
-                                    "endTime": "0.860s",
-                                    "word": "good",
-                                    "confidence": 1,
-                                }
-                            ],
-                            "text": "Good.",
-                            "confidence": 1,
-                        }
-                    ],
-                    "channelTag": "1",
-                },
-                {
-                    "alternatives": [
-                        {
-                            "words": [
-                                {
-                                    "startTime": "2.900s",
-                                    "endTime": "3.150s",
-                                    "word": "twelve",
-                                    "confidence": 0.5,
-                                }
-                            ],
-                            "text": "12",
-                            "confidence": 0.75,
-                        }
-                    ],
-                    "channelTag": "2",
-                },
+                v2_chunk("1", "Good.", [v2_word("good", "0.420s", "0.860s")]),
+                v2_chunk("2", "12", [v2_word("twelve", "2.900s", "3.150s", 0.5)], 0.75),
             ],
         },
         "id": operation.id,

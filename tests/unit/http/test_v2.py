@@ -10,22 +10,18 @@ import pytest
 from asyncstt.operation import OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
 from asyncstt.settings import LimitSettings
+from tests.factories import CONTRACT_SPECIFICATION, CONTRACT_URI, v2_request
 from tests.unit.http.conftest import FOLDER, SERVICE_ACCOUNT, Harness
 
 PATH = "/speech/stt/v2/longRunningRecognize"
-URI = "https://storage.yandexcloud.net/acme-calls/2025/03/call-0001.pcm"
 PROGRESS = "type.googleapis.com/asyncstt.v1.RecognitionProgress"
 
 
 def request(
     spec: dict[str, Any] | None = None, audio: dict[str, Any] | None = None, **config: Any
 ) -> bytes:
-    return json.dumps(
-        {
-            "config": {"specification": {"languageCode": "en-US", **(spec or {})}, **config},
-            "audio": {"uri": URI} if audio is None else audio,
-        }
-    ).encode()
+    """A body asking for en-US, the one installed language, unless `spec` names another."""
+    return v2_request({"languageCode": "en-US", **(spec or {})}, audio, **config)
 
 
 def submit(harness: Harness, body: bytes, **headers: str) -> Any:
@@ -33,17 +29,7 @@ def submit(harness: Harness, body: bytes, **headers: str) -> Any:
 
 
 def test_contract_submit_returns_the_operation_shape(harness: Harness) -> None:
-    body = request(
-        {
-            "model": "general",
-            "profanityFilter": False,
-            "literature_text": True,
-            "audioEncoding": "LINEAR16_PCM",
-            "sampleRateHertz": 8000,
-            "audioChannelCount": 2,
-            "rawResults": False,
-        }
-    )
+    body = request({**CONTRACT_SPECIFICATION, "languageCode": "en-US"})
     response = submit(harness, body, **{"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
@@ -67,7 +53,7 @@ def test_contract_submit_returns_the_operation_shape(harness: Harness) -> None:
     assert stored is not None
     assert stored.folder_id == FOLDER
     assert stored.state is OperationState.QUEUED
-    assert stored.source_uri == URI
+    assert stored.source_uri == CONTRACT_URI
     assert stored.spec == RecognitionSpec(
         language="en-US",
         audio_encoding=AudioEncoding.LINEAR16_PCM,
@@ -162,7 +148,7 @@ def _status(response: Any) -> tuple[int, int, str]:
         (request({"audioEncoding": "FLAC"}), 'unknown audio encoding "FLAC"'),
         (request(audio={}), "the request needs audio.uri"),
         (
-            request(audio={"uri": URI, "content": "AAAA"}),
+            request(audio={"uri": CONTRACT_URI, "content": "AAAA"}),
             "set only one of audio.uri and audio.content",
         ),
         (request(audio={"content": "%%%"}), "audio.content is not valid base64"),

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
 
-from asyncstt.operation import ApiVersion, Operation
-from asyncstt.recognition import RecognitionSpec
 from asyncstt.store.memory import InMemoryStore
-
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _operation(operation_id: str, seconds: int) -> Operation:
-    created = T0 + timedelta(seconds=seconds)
-    return Operation(
-        id=operation_id,
-        folder_id="f",
-        created_by="sa",
-        api=ApiVersion.V2,
-        spec=RecognitionSpec(language="en-US"),
-        source_uri="inline:",
-        created_at=created,
-        modified_at=created,
-    )
+from tests.factories import T0, at, make_operation
 
 
 def test_threads_claiming_together_never_share_an_operation() -> None:
     store = InMemoryStore()
     for index in range(50):
-        store.create(_operation(f"op{index:02}", index % 5))
+        store.create(make_operation(f"op{index:02}", created_at=at(index % 5)))
     start = threading.Barrier(2)
     claims: list[list[str]] = [[], []]
 

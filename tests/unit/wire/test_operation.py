@@ -8,42 +8,29 @@ from yandex.cloud.ai.stt.v2 import stt_service_pb2
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import ApiVersion, Operation, OperationState, Progress
-from asyncstt.recognition import RecognitionSpec, Transcript, Utterance, Word
+from asyncstt.recognition import Transcript
 from asyncstt.wire.operation import render_operation, to_operation_pb
 from asyncstt.wire.progress import TYPE_URL, RecognitionProgress
+from tests.factories import make_operation, make_utterance, v2_chunk, v2_word
 
 CREATED = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 V2_RESPONSE = "type.googleapis.com/yandex.cloud.ai.stt.v2.LongRunningRecognitionResponse"
 
 
 def operation(**changes: object) -> Operation:
-    base = Operation(
-        id="e03k7v0qh2b9m4t1c8rd",
-        folder_id="b1gfolder",
-        created_by="ajeq7r2m5t8v1x4z6b9c",
-        api=ApiVersion.V2,
-        spec=RecognitionSpec(language="ru-RU"),
-        source_uri="s3://acme-calls/call-0001.pcm",
+    """The queued operation of the contract's examples, with `changes`."""
+    return make_operation(
+        "e03k7v0qh2b9m4t1c8rd",
         created_at=CREATED,
-        modified_at=CREATED,
-    )
-    return base.evolve(**changes)
+        created_by="ajeq7r2m5t8v1x4z6b9c",
+        source_uri="s3://acme-calls/call-0001.pcm",
+    ).evolve(**changes)
 
 
 def two_channel_transcript() -> Transcript:
-    def utterance(channel: int, words: list[tuple[str, float, float]], text: str) -> Utterance:
-        return Utterance(
-            channel=channel,
-            start=words[0][1],
-            end=words[-1][2],
-            words=tuple(Word(w, s, e) for w, s, e in words),
-            raw_text=" ".join(w for w, _, _ in words),
-            text=text,
-        )
-
     return Transcript(
         utterances=(
-            utterance(
+            make_utterance(
                 0,
                 [
                     ("добрый", 0.42, 0.86),
@@ -53,7 +40,7 @@ def two_channel_transcript() -> Transcript:
                 ],
                 "Добрый день, компания Ромашка.",
             ),
-            utterance(
+            make_utterance(
                 1,
                 [("здравствуйте", 2.9, 3.15), ("двенадцать", 3.5, 3.72), ("заказов", 3.76, 4.1)],
                 "Здравствуйте, 12 заказов.",
@@ -111,70 +98,25 @@ def test_finished_two_channel_operation_matches_the_contract_example() -> None:
         "response": {
             "@type": V2_RESPONSE,
             "chunks": [
-                {
-                    "alternatives": [
-                        {
-                            "words": [
-                                {
-                                    "startTime": "0.420s",
-                                    "endTime": "0.860s",
-                                    "word": "добрый",
-                                    "confidence": 1,
-                                },
-                                {
-                                    "startTime": "0.900s",
-                                    "endTime": "1.240s",
-                                    "word": "день",
-                                    "confidence": 1,
-                                },
-                                {
-                                    "startTime": "1.300s",
-                                    "endTime": "1.880s",
-                                    "word": "компания",
-                                    "confidence": 1,
-                                },
-                                {
-                                    "startTime": "1.940s",
-                                    "endTime": "2.310s",
-                                    "word": "ромашка",
-                                    "confidence": 1,
-                                },
-                            ],
-                            "text": "Добрый день, компания Ромашка.",
-                            "confidence": 1,
-                        }
+                v2_chunk(
+                    "1",
+                    "Добрый день, компания Ромашка.",
+                    [
+                        v2_word("добрый", "0.420s", "0.860s"),
+                        v2_word("день", "0.900s", "1.240s"),
+                        v2_word("компания", "1.300s", "1.880s"),
+                        v2_word("ромашка", "1.940s", "2.310s"),
                     ],
-                    "channelTag": "1",
-                },
-                {
-                    "alternatives": [
-                        {
-                            "words": [
-                                {
-                                    "startTime": "2.900s",
-                                    "endTime": "3.150s",
-                                    "word": "здравствуйте",
-                                    "confidence": 1,
-                                },
-                                {
-                                    "startTime": "3.500s",
-                                    "endTime": "3.720s",
-                                    "word": "двенадцать",
-                                    "confidence": 1,
-                                },
-                                {
-                                    "startTime": "3.760s",
-                                    "endTime": "4.100s",
-                                    "word": "заказов",
-                                    "confidence": 1,
-                                },
-                            ],
-                            "text": "Здравствуйте, 12 заказов.",
-                            "confidence": 1,
-                        }
+                ),
+                v2_chunk(
+                    "2",
+                    "Здравствуйте, 12 заказов.",
+                    [
+                        v2_word("здравствуйте", "2.900s", "3.150s"),
+                        v2_word("двенадцать", "3.500s", "3.720s"),
+                        v2_word("заказов", "3.760s", "4.100s"),
                     ],
-                    "channelTag": "2",
-                },
+                ),
             ],
         },
         "id": "e03k7v0qh2b9m4t1c8rd",

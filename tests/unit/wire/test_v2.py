@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -10,35 +9,18 @@ from google.protobuf import json_format
 from asyncstt.errors import InvalidArgument
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance, Word
 from asyncstt.wire.v2 import parse_long_running_request, render_v2_response
-
-URI = "https://storage.yandexcloud.net/acme-calls/2025/03/call-0001.pcm"
-
-
-def body(
-    spec: dict[str, Any] | None = None, audio: dict[str, Any] | None = None, **config: Any
-) -> bytes:
-    request = {
-        "config": {"specification": spec or {}, **config},
-        "audio": {"uri": URI} if audio is None else audio,
-    }
-    return json.dumps(request).encode()
+from tests.factories import (
+    CONTRACT_SPECIFICATION,
+    CONTRACT_URI,
+    make_utterance,
+    v2_chunk,
+    v2_request,
+    v2_word,
+)
 
 
 def test_contract_example_body_parses_with_mixed_key_spellings() -> None:
-    submission = parse_long_running_request(
-        body(
-            {
-                "languageCode": "ru-RU",
-                "model": "general",
-                "profanityFilter": False,
-                "literature_text": True,
-                "audioEncoding": "LINEAR16_PCM",
-                "sampleRateHertz": 8000,
-                "audioChannelCount": 2,
-                "rawResults": False,
-            }
-        )
-    )
+    submission = parse_long_running_request(v2_request(CONTRACT_SPECIFICATION))
     assert submission.spec == RecognitionSpec(
         language="ru-RU",
         model="general",
@@ -47,14 +29,14 @@ def test_contract_example_body_parses_with_mixed_key_spellings() -> None:
         audio_channel_count=2,
         literature_text=True,
     )
-    assert submission.uri == URI
+    assert submission.uri == CONTRACT_URI
     assert submission.content is None
     assert submission.folder_id == ""
 
 
 def test_snake_case_keys_and_int64_as_strings() -> None:
     submission = parse_long_running_request(
-        body(
+        v2_request(
             {
                 "language_code": "en-US",
                 "profanity_filter": True,
@@ -74,7 +56,7 @@ def test_snake_case_keys_and_int64_as_strings() -> None:
 
 
 def test_camel_case_folder_id_and_enum_number() -> None:
-    submission = parse_long_running_request(body({"audioEncoding": 1}, folderId="b1gfolder"))
+    submission = parse_long_running_request(v2_request({"audioEncoding": 1}, folderId="b1gfolder"))
     assert submission.spec.audio_encoding is AudioEncoding.LINEAR16_PCM
     assert submission.folder_id == "b1gfolder"
 
@@ -92,17 +74,19 @@ def test_minimal_body_gets_the_documented_defaults() -> None:
 
 
 def test_unspecified_encoding_means_ogg_opus() -> None:
-    spec = parse_long_running_request(body({"audioEncoding": "AUDIO_ENCODING_UNSPECIFIED"})).spec
+    spec = parse_long_running_request(
+        v2_request({"audioEncoding": "AUDIO_ENCODING_UNSPECIFIED"})
+    ).spec
     assert spec.audio_encoding is AudioEncoding.OGG_OPUS
 
 
 def test_unknown_fields_are_ignored() -> None:
     raw = {
         "config": {"specification": {"future": 1}, "other": "x"},
-        "audio": {"uri": URI},
+        "audio": {"uri": CONTRACT_URI},
         "x": [1],
     }
-    assert parse_long_running_request(json.dumps(raw).encode()).uri == URI
+    assert parse_long_running_request(json.dumps(raw).encode()).uri == CONTRACT_URI
 
 
 def test_missing_config_is_fine() -> None:
@@ -120,7 +104,7 @@ def test_missing_config_is_fine() -> None:
     ],
 )
 def test_inline_content_in_either_base64_alphabet_with_or_without_padding(encoded: str) -> None:
-    submission = parse_long_running_request(body(audio={"content": encoded}))
+    submission = parse_long_running_request(v2_request(audio={"content": encoded}))
     assert submission.uri is None
     standard = encoded.replace("-", "+").replace("_", "/")
     assert submission.content == base64.b64decode(standard + "=" * (-len(standard.strip()) % 4))
@@ -135,38 +119,38 @@ def test_inline_content_in_either_base64_alphabet_with_or_without_padding(encode
         (b"[1, 2]", "the request body must be a JSON object"),
         (b'"text"', "the request body must be a JSON object"),
         (
-            body({"sampleRateHertz": "abc"}),
+            v2_request({"sampleRateHertz": "abc"}),
             "invalid request body: config.specification.sampleRateHertz: expected an integer, got 'abc'",
         ),
         (
-            body({"sampleRateHertz": 1.5}),
+            v2_request({"sampleRateHertz": 1.5}),
             "invalid request body: config.specification.sampleRateHertz: expected an integer, got 1.5",
         ),
         (
-            body({"profanityFilter": "yes"}),
+            v2_request({"profanityFilter": "yes"}),
             "invalid request body: config.specification.profanityFilter: expected true or false",
         ),
         (
-            body({"audioEncoding": "FLAC"}),
+            v2_request({"audioEncoding": "FLAC"}),
             'config.specification.audioEncoding: unknown audio encoding "FLAC"; use LINEAR16_PCM, OGG_OPUS or MP3',
         ),
         (
-            body({"audio_encoding": "WAV"}),
+            v2_request({"audio_encoding": "WAV"}),
             "send WAV files as LINEAR16_PCM",
         ),
-        (body({"audioEncoding": 9}), "unknown audio encoding 9"),
-        (body({"audioEncoding": True}), "unknown audio encoding true"),
+        (v2_request({"audioEncoding": 9}), "unknown audio encoding 9"),
+        (v2_request({"audioEncoding": True}), "unknown audio encoding true"),
         (b'{"config": {}}', "the request needs audio.uri (a link to the audio) or audio.content"),
-        (body(audio={}), "the request needs audio.uri"),
+        (v2_request(audio={}), "the request needs audio.uri"),
         (
-            body(audio={"uri": URI, "content": "AAAA"}),
+            v2_request(audio={"uri": CONTRACT_URI, "content": "AAAA"}),
             "set only one of audio.uri and audio.content",
         ),
-        (body(audio={"uri": ""}), "audio.uri is empty"),
-        (body(audio={"content": "!!not base64!!"}), "audio.content is not valid base64"),
-        (body(audio={"content": "AA=A"}), "audio.content is not valid base64"),
-        (body(audio={"content": "AAAAA"}), "audio.content is not valid base64"),
-        (body(audio={"content": "AAAÄ"}), "audio.content is not valid base64"),
+        (v2_request(audio={"uri": ""}), "audio.uri is empty"),
+        (v2_request(audio={"content": "!!not base64!!"}), "audio.content is not valid base64"),
+        (v2_request(audio={"content": "AA=A"}), "audio.content is not valid base64"),
+        (v2_request(audio={"content": "AAAAA"}), "audio.content is not valid base64"),
+        (v2_request(audio={"content": "AAAÄ"}), "audio.content is not valid base64"),
         (b'{"config": "general"}', "invalid request body: config: expected a JSON object"),
         (
             b'{"config": {"specification": 5}}',
@@ -178,7 +162,7 @@ def test_inline_content_in_either_base64_alphabet_with_or_without_padding(encode
             b'{"audio": {"content": 5}}',
             "invalid request body: audio.content: expected a base64 string",
         ),
-        (body(folderId=3), "invalid request body: config.folderId: expected a string"),
+        (v2_request(folderId=3), "invalid request body: config.folderId: expected a string"),
     ],
 )
 def test_bad_bodies_are_invalid_argument(raw: bytes, message: str) -> None:
@@ -190,75 +174,28 @@ def test_bad_bodies_are_invalid_argument(raw: bytes, message: str) -> None:
 
 def test_parser_messages_carry_no_internal_location_noise() -> None:
     with pytest.raises(InvalidArgument) as raised:
-        parse_long_running_request(body({"sampleRateHertz": 1.5}))
+        parse_long_running_request(v2_request({"sampleRateHertz": 1.5}))
     assert "LongRunningRecognitionRequest" not in raised.value.message
     assert "Failed to parse" not in raised.value.message
-
-
-def _utterance(
-    channel: int, start: float, words: list[tuple[str, float, float]], text: str
-) -> Utterance:
-    return Utterance(
-        channel=channel,
-        start=start,
-        end=words[-1][2],
-        words=tuple(Word(w, s, e) for w, s, e in words),
-        raw_text=" ".join(w for w, _, _ in words),
-        text=text,
-    )
 
 
 def test_render_one_chunk_per_utterance_with_one_based_string_channel_tags() -> None:
     transcript = Transcript(
         utterances=(
-            _utterance(0, 0.42, [("hello", 0.42, 0.86), ("there", 0.9, 1.0)], "Hello there."),
-            _utterance(1, 2.9, [("twelve", 2.9, 3.15)], "12"),
+            make_utterance(0, [("hello", 0.42, 0.86), ("there", 0.9, 1.0)], "Hello there."),
+            make_utterance(1, [("twelve", 2.9, 3.15)], "12"),
         ),
         channels=2,
     )
     rendered = json_format.MessageToDict(render_v2_response(transcript))
     assert rendered == {
         "chunks": [
-            {
-                "alternatives": [
-                    {
-                        "words": [
-                            {
-                                "startTime": "0.420s",
-                                "endTime": "0.860s",
-                                "word": "hello",
-                                "confidence": 1,
-                            },
-                            {
-                                "startTime": "0.900s",
-                                "endTime": "1s",
-                                "word": "there",
-                                "confidence": 1,
-                            },
-                        ],
-                        "text": "Hello there.",
-                        "confidence": 1,
-                    }
-                ],
-                "channelTag": "1",
-            },
-            {
-                "alternatives": [
-                    {
-                        "words": [
-                            {
-                                "startTime": "2.900s",
-                                "endTime": "3.150s",
-                                "word": "twelve",
-                                "confidence": 1,
-                            }
-                        ],
-                        "text": "12",
-                        "confidence": 1,
-                    }
-                ],
-                "channelTag": "2",
-            },
+            v2_chunk(
+                "1",
+                "Hello there.",
+                [v2_word("hello", "0.420s", "0.860s"), v2_word("there", "0.900s", "1s")],
+            ),
+            v2_chunk("2", "12", [v2_word("twelve", "2.900s", "3.150s")]),
         ]
     }
 
