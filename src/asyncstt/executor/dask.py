@@ -43,7 +43,9 @@ class DaskExecutor:
         try:
             self._client.run(warm_up, engine)
         except Exception:
-            log.exception("loading the engine on the workers failed; slices will load it themselves")
+            log.exception(
+                "loading the engine on the workers failed; slices will load it themselves"
+            )
 
     @property
     def dashboard_link(self) -> str | None:
