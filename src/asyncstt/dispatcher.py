@@ -96,7 +96,8 @@ class Dispatcher:
         self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming and leave operations in flight to their leases: they are claimed again after a restart."""
+        """Stop claiming; operations in flight go back to the queue at their next check, so another
+        dispatcher (or this server after a restart) claims them at once rather than when a lease runs out."""
         self._stop.set()
         if self._loop.is_alive():
             self._loop.join(timeout)
@@ -161,9 +162,7 @@ class Dispatcher:
             try:
                 transcript = self._recognise(run)
             except _LeaseLost:
-                log.warning(
-                    "left %s to its lease: lost, or this dispatcher is stopping", operation.id
-                )
+                self._hand_back(run)
                 return
             except AsyncSttError as error:
                 self._finish(run, error=error)
@@ -176,6 +175,20 @@ class Dispatcher:
                 self._finish(run, transcript=transcript)
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
+
+    def _hand_back(self, run: _Run) -> None:
+        """Put an operation this dispatcher is leaving back in the queue, unless another holds it already."""
+        if run.keeper.lost.is_set():
+            log.warning("left %s: another dispatcher holds its lease", run.operation.id)
+            return
+        try:
+            released = self._store.release(run.operation.id, self.owner, self._clock())
+        except Exception:
+            log.exception(
+                "handing %s back failed; its lease will run out instead", run.operation.id
+            )
+            return
+        log.info("handed %s back%s", run.operation.id, "" if released else ": it was gone already")
 
     def _finish(
         self, run: _Run, transcript: Transcript | None = None, error: AsyncSttError | None = None
@@ -193,7 +206,7 @@ class Dispatcher:
             log.warning("result of %s not written: the lease was lost", run.operation.id)
 
     def _progress(self, run: _Run, progress: Progress) -> None:
-        if not self._store.set_progress(run.operation.id, self.owner, progress, self._clock()):
+        if self._stop.is_set() or not self._store.set_progress(run.operation.id, self.owner, progress, self._clock()):
             raise _LeaseLost
 
     def _recognise(self, run: _Run) -> Transcript:

@@ -43,6 +43,12 @@ class OperationStore(Protocol):
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         """Extend the lease; False when `owner` no longer holds it (then it must stop working on it)."""
 
+    def release(self, operation_id: str, owner: str, now: datetime) -> bool:
+        """Hand a RUNNING operation held by `owner` back to the queue at once (a dispatcher stopping).
+
+        It becomes QUEUED with no lease and its progress reset; False when `owner` did not hold it.
+        """
+
     def set_progress(
         self, operation_id: str, owner: str, progress: Progress, now: datetime
     ) -> bool:

@@ -71,6 +71,20 @@ class InMemoryStore:
             )
             return True
 
+    def release(self, operation_id: str, owner: str, now: datetime) -> bool:
+        with self._lock:
+            op = self._held(operation_id, owner)
+            if op is None:
+                return False
+            self._operations[operation_id] = op.evolve(
+                state=OperationState.QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                progress=Progress(),
+                modified_at=now,
+            )
+            return True
+
     def set_progress(
         self, operation_id: str, owner: str, progress: Progress, now: datetime
     ) -> bool:

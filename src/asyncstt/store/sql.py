@@ -283,6 +283,24 @@ class SqlStore:
         with self._writer.begin() as connection:
             return connection.execute(statement).rowcount == 1
 
+    def release(self, operation_id: str, owner: str, now: datetime) -> bool:
+        queued = Progress()
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, _held_by(owner))
+            .values(
+                state=_QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                processed_seconds=queued.processed_seconds,
+                total_seconds=queued.total_seconds,
+                stage=queued.stage,
+                modified_at=now,
+            )
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
     def set_progress(
         self, operation_id: str, owner: str, progress: Progress, now: datetime
     ) -> bool:

@@ -208,3 +208,30 @@ def test_the_sweep_purges_operations_past_their_retention(
     )
     assert later.sweep() == [operation.id]
     assert harness.store.get(operation.id) is None
+
+
+def test_a_stopping_dispatcher_hands_its_operation_back_for_the_next_one(
+    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
+) -> None:
+    speech = read_wav_mono(shared_data / "jfk.wav")
+    write_wav(tmp_path / "long.wav", [np.tile(speech, 4)], 16000)
+    first = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
+    operation = first.submit(tmp_path / "long.wav")
+    first.dispatcher.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        current = first.store.get(operation.id)
+        assert current is not None
+        if current.progress.stage == "recognising":
+            break
+        time.sleep(0.02)
+    first.dispatcher.stop()
+    handed_back = first.store.get(operation.id)
+    assert handed_back is not None
+    assert handed_back.state is OperationState.QUEUED
+    assert handed_back.lease_owner is None
+    second = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
+    second.dispatcher.start()
+    done = second.wait(operation.id)
+    assert done.state is OperationState.SUCCEEDED
+    assert done.attempts == 2

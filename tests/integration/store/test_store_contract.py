@@ -399,3 +399,26 @@ def test_api_keys_are_stored_and_found(store: OperationStore) -> None:
     revoked = replace(record, revoked=True)
     store.add_api_key(revoked)
     assert store.find_api_key("aje1key") == revoked
+
+
+# release
+
+
+def test_release_puts_a_running_operation_back_in_the_queue(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    claimed = store.claim("me", 30, at(0))
+    assert claimed is not None
+    assert store.set_progress("op1", "me", Progress(5.0, 10.0, "recognising"), at(1))
+    assert not store.release("op1", "someone-else", at(2))
+    assert store.release("op1", "me", at(3))
+    released = store.get("op1")
+    assert released is not None
+    assert released.state is OperationState.QUEUED
+    assert (released.lease_owner, released.lease_expires_at) == (None, None)
+    assert released.progress == Progress()
+    assert released.modified_at == at(3)
+    assert not store.release("op1", "me", at(4))
+    again = store.claim("other", 30, at(4))
+    assert again is not None
+    assert again.id == "op1"
+    assert again.attempts == 2
