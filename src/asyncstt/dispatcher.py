@@ -206,7 +206,9 @@ class Dispatcher:
             log.warning("result of %s not written: the lease was lost", run.operation.id)
 
     def _progress(self, run: _Run, progress: Progress) -> None:
-        if self._stop.is_set() or not self._store.set_progress(run.operation.id, self.owner, progress, self._clock()):
+        if self._stop.is_set() or not self._store.set_progress(
+            run.operation.id, self.owner, progress, self._clock()
+        ):
             raise _LeaseLost
 
     def _recognise(self, run: _Run) -> Transcript:
