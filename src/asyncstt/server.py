@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 from contextlib import AbstractContextManager
@@ -77,11 +78,16 @@ class Server(AbstractContextManager["Server"]):
         return f"http://{self.settings.host}:{self.settings.port}"
 
     def run(self) -> None:
-        self.components.dispatcher.start()
-        try:
-            self._uvicorn.run()
-        finally:
-            self.close()
+        """Serve until SIGINT or SIGTERM, then stop in order: HTTP, dispatcher (handing work back), executor.
+
+        The signals are caught here rather than by uvicorn, which re-raises them once it has stopped and so
+        would end the process before the dispatcher could hand its operations back.
+        """
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        with self:
+            stop.wait()
 
     def __enter__(self) -> Server:
         self.components.dispatcher.start()

@@ -60,6 +60,38 @@ def test_operations_survive_a_killed_server(
     server.stop()
 
 
+def test_a_stopped_server_hands_its_work_back_so_a_restart_resumes_at_once(
+    serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
+) -> None:
+    jfk = read_wav_mono(shared_data / "jfk.wav")
+    write_wav(tmp_path / "thrice.wav", [np.tile(jfk, 3)], 16000)
+    s3_server.put("graceful", "thrice.wav", tmp_path / "thrice.wav")
+    # A lease far longer than the test: only a hand-back lets the restarted server take the work over.
+    server = serve_factory(extra_env={"ASYNCSTT_EXECUTION__LEASE_SECONDS": "600"})
+    body = {
+        "config": {"specification": {"languageCode": "en-US"}},
+        "audio": {"uri": "s3://graceful/thrice.wav"},
+    }
+    with server.client() as client:
+        operation_id = client.post("/speech/stt/v2/longRunningRecognize", json=body).json()["id"]
+        deadline = time.monotonic() + 60
+        stage = None
+        while time.monotonic() < deadline and stage != "recognising":
+            stage = (
+                client.get(f"/operations/{operation_id}").json().get("metadata", {}).get("stage")
+            )
+            time.sleep(0.05)
+        assert stage == "recognising"
+    server.stop()
+    assert server.process is not None
+    assert server.process.returncode is not None
+    server.start()
+    with server.client() as client:
+        done = wait_done(client, operation_id, timeout=120)
+    assert "error" not in done, done
+    server.stop()
+
+
 def test_transcribe_command_prints_the_text(shared_data: Path, tmp_path: Path) -> None:
     done = subprocess.run(
         [
