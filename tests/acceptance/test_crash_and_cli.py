@@ -19,6 +19,7 @@ from tests.support.wer import JFK_REFERENCE, word_errors
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
 
+@pytest.mark.timeout(400)
 def test_operations_survive_a_killed_server(
     serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
 ) -> None:
@@ -60,6 +61,7 @@ def test_operations_survive_a_killed_server(
     server.stop()
 
 
+@pytest.mark.timeout(400)
 def test_a_stopped_server_hands_its_work_back_so_a_restart_resumes_at_once(
     serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
 ) -> None:
