@@ -116,10 +116,11 @@ def _languages(restriction: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]
     No codes: the default language. One code: that language. `auto` or several codes: detection among them.
     BLACKLIST: detection among everything installed except them. A list without a type is taken as a whitelist.
     """
-    codes = list(
-        {code.strip().lower(): code.strip() for code in restriction.language_code}.values()
-    )
-    codes = [code for code in codes if code]
+    unique: dict[str, str] = {}
+    for code in restriction.language_code:
+        if code.strip():
+            unique.setdefault(code.strip().lower(), code.strip())
+    codes = list(unique.values())
     if restriction.restriction_type == stt_pb2.LanguageRestrictionOptions.BLACKLIST:
         return _AUTO, (), tuple(code for code in codes if code.lower() != _AUTO)
     named = tuple(code for code in codes if code.lower() != _AUTO)
