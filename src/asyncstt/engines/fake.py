@@ -15,7 +15,7 @@ from asyncstt.engines.base import (
     Samples,
 )
 from asyncstt.engines.detection import choose_language
-from asyncstt.engines.registry import require_candidates, require_language
+from asyncstt.engines.registry import detection_candidates, require_language
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 
@@ -67,10 +67,10 @@ class FakeEngine:
         self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
     ) -> list[EngineSegment]:
         code = require_language(self._capabilities, language)
-        allowed = require_candidates(self._capabilities, candidates) if code is None else ()
+        allowed = detection_candidates(self._capabilities, language, candidates)
         self.calls.append((len(samples), language))
         chosen = None
-        if allowed:
+        if allowed and code is None:
             self.detections.append(allowed)
             chosen = choose_language(self._heard, allowed)
             code = chosen[0]

@@ -20,8 +20,8 @@ from asyncstt.engines.registry import (
     MODEL_DIR_SETTING,
     ModelUnavailable,
     describe_engine,
+    detection_candidates,
     model_dir,
-    require_candidates,
     require_language,
 )
 from asyncstt.errors import Internal, InvalidArgument
@@ -79,7 +79,7 @@ class FasterWhisperEngine:
         transcribed in the chosen language; without, Whisper's own choice stands.
         """
         code = require_language(self._capabilities, language)
-        allowed = require_candidates(self._capabilities, candidates) if code is None else ()
+        allowed = detection_candidates(self._capabilities, language, candidates)
         audio = np.ascontiguousarray(samples, dtype=np.float32)
         if audio.ndim != 1:
             raise InvalidArgument(
@@ -87,7 +87,7 @@ class FasterWhisperEngine:
             )
         if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
             return []
-        chosen = self._choose_language(audio, allowed) if allowed else None
+        chosen = self._choose_language(audio, allowed) if allowed and code is None else None
         if chosen is not None:
             code = chosen[0]
         duration = audio.size / SAMPLE_RATE

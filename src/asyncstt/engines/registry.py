@@ -95,6 +95,19 @@ def require_language(capabilities: EngineCapabilities, language: str | None) -> 
     return code
 
 
+def detection_candidates(
+    capabilities: EngineCapabilities, language: str | None, candidates: Sequence[str]
+) -> tuple[str, ...]:
+    """The checked candidates (see `require_candidates`) when `language` asks to detect, else none.
+
+    They are checked even on a one-language model, which recognises `auto` in its language: a client that
+    named only languages it does not serve gets told so instead of a transcript in another language.
+    """
+    if language is not None and canonical(language) != AUTO:
+        return ()
+    return require_candidates(capabilities, candidates)
+
+
 def require_candidates(
     capabilities: EngineCapabilities, candidates: Sequence[str]
 ) -> tuple[str, ...]:
