@@ -104,7 +104,9 @@ class FasterWhisperEngine:
             )
             # The segments are a lazy generator: decoding happens here, inside the error handling.
             recognised = [_segment(segment, duration) for segment in segments if _heard(segment)]
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
+            # ValueError: CTranslate2 refuses a prompt the model's vocabulary cannot spell (a vocabulary that
+            # does not match the weights), which is the installation's fault, not the request's.
             raise EngineFailure(f"speech recognition failed: {error}") from error
         heard: str | None = None
         probability = 0.0
@@ -132,7 +134,7 @@ class FasterWhisperEngine:
             return candidates[0], 1.0
         try:
             _, _, measured = self._model.detect_language(audio)
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
             raise EngineFailure(f"language detection failed: {error}") from error
         probabilities: dict[str, float] = {}
         for iso, probability in measured:
