@@ -44,6 +44,10 @@ class RecognitionSpec:
     profanity_filter: bool = False
     literature_text: bool = False
     raw_results: bool = False
+    #: Format phone numbers (`7 999 123 45 67` -> `7(999)123-45-67`) in `text`; v3 normalization only.
+    phone_formatting: bool = False
+    #: With `language` `auto`: the languages detection may choose from (empty: any the engine knows).
+    language_candidates: tuple[str, ...] = ()
 
     @property
     def priority(self) -> Priority:
@@ -58,6 +62,7 @@ class RecognitionSpec:
     def from_json(cls, text: str) -> RecognitionSpec:
         data = json.loads(text)
         data["audio_encoding"] = AudioEncoding(data["audio_encoding"])
+        data["language_candidates"] = tuple(data.get("language_candidates", ()))
         return cls(**data)
 
 

@@ -7,7 +7,7 @@ so that a request that cannot succeed is an HTTP 400 at once rather than a faile
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -16,10 +16,22 @@ from asyncstt import languages
 from asyncstt.auth import Principal
 from asyncstt.clock import utcnow
 from asyncstt.engines.base import EngineCapabilities
-from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
+from asyncstt.errors import (
+    AsyncSttError,
+    Cancelled,
+    ErrorInfo,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
 from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
 from asyncstt.operation import INLINE_SOURCE, ApiVersion, Operation, OperationState
-from asyncstt.recognition import AudioEncoding, RecognitionSpec
+from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.settings import Settings
 from asyncstt.store.base import OperationStore
 
@@ -34,6 +46,21 @@ MODELS = (
 PCM_SAMPLE_RATES = (8000, 16000, 48000)
 CANCELLED = ErrorInfo(code=1, message="cancelled")
 _MB = 1024**2
+#: How a failed operation's stored error is raised again, e.g. by getRecognition.
+_ERRORS_BY_CODE: dict[int, type[AsyncSttError]] = {
+    error.code: error
+    for error in (
+        Cancelled,
+        InvalidArgument,
+        NotFound,
+        PermissionDenied,
+        ResourceExhausted,
+        FailedPrecondition,
+        Internal,
+        Unavailable,
+        Unauthenticated,
+    )
+}
 # A cancel that races a dispatcher claiming the operation is retried this many times.
 _CANCEL_ATTEMPTS = 3
 
@@ -73,8 +100,19 @@ class OperationService:
         content: bytes | None,
         api: ApiVersion,
     ) -> Operation:
-        """Check the request and queue an operation for it, owned by the principal's folder."""
-        checked = replace(spec, language=self.resolve_language(spec.language))
+        """Check the request and queue an operation for it, owned by the principal's folder.
+
+        `language_candidates` are checked like the language; a single candidate becomes the language.
+        """
+        candidates = self._resolve_candidates(spec.language_candidates)
+        if len(candidates) == 1 and languages.canonical(spec.language) == languages.AUTO:
+            checked = replace(spec, language=candidates[0], language_candidates=())
+        else:
+            checked = replace(
+                spec,
+                language=self.resolve_language(spec.language),
+                language_candidates=candidates,
+            )
         self._check_spec(checked)
         source_uri = self._source(uri, content)
         now = self._clock()
@@ -113,6 +151,31 @@ class OperationService:
                 f"language {canonical} is not installed; installed: {self._installed()}"
             )
         return canonical
+
+    def languages_except(self, excluded: Iterable[str]) -> tuple[str, ...]:
+        """The installed languages other than `excluded` (a v3 BLACKLIST), as detection candidates."""
+        dropped: set[str] = set()
+        for code in excluded:
+            canonical = languages.canonical(code)
+            if canonical is None or canonical == languages.AUTO:
+                raise InvalidArgument(
+                    f"language {code} is not known; installed: {self._installed()}"
+                )
+            dropped.add(canonical)
+        remaining = tuple(sorted(self._capabilities.languages - dropped))
+        if not remaining:
+            raise InvalidArgument(
+                f"the language blacklist leaves no installed language; installed: {self._installed()}"
+            )
+        return remaining
+
+    def _resolve_candidates(self, codes: Iterable[str]) -> tuple[str, ...]:
+        resolved: list[str] = []
+        for code in codes:
+            canonical = self.resolve_language(code)
+            if canonical != languages.AUTO and canonical not in resolved:
+                resolved.append(canonical)
+        return tuple(resolved)
 
     def _default_language(self) -> str:
         if self._settings.default_language:
@@ -178,6 +241,21 @@ class OperationService:
         ):
             raise NotFound(f"operation {operation_id[:64]} not found")
         return operation
+
+    def recognition(self, principal: Principal, operation_id: str) -> Transcript:
+        """The transcript of the caller's finished operation.
+
+        Still running: FailedPrecondition. Failed (cancelled included): its own error, raised again.
+        """
+        operation = self.get(principal, operation_id)
+        if not operation.done:
+            raise FailedPrecondition(f"operation {operation.id} is not done yet")
+        if operation.state is OperationState.FAILED:
+            error = operation.error or ErrorInfo(code=13, message="unknown reason")
+            raise _ERRORS_BY_CODE.get(error.code, Internal)(
+                f"operation {operation.id} failed: {error.message}"
+            )
+        return operation.result or Transcript()
 
     def _expired(self, operation: Operation) -> bool:
         # The sweeper purges in rounds; an operation past its retention is gone for clients at once.

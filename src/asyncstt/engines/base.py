@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -56,5 +57,11 @@ class Engine(Protocol):
     @property
     def capabilities(self) -> EngineCapabilities: ...
 
-    def recognise(self, samples: Samples, language: str | None) -> list[EngineSegment]:
-        """Recognise `samples`; `language` is a BCP-47 code, None to detect."""
+    def recognise(
+        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+    ) -> list[EngineSegment]:
+        """Recognise `samples`; `language` is a BCP-47 code, None (or `auto`) to detect.
+
+        When detecting, non-empty `candidates` (BCP-47 codes) restrict the choice to them; the segments then
+        report the chosen candidate and its probability renormalised among the candidates.
+        """

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -13,7 +14,8 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
-from asyncstt.engines.registry import require_language
+from asyncstt.engines.detection import choose_language
+from asyncstt.engines.registry import detection_candidates, require_language
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 
@@ -37,29 +39,49 @@ def every_language(*, name: str = "fake", punctuates: bool = False) -> EngineCap
 class FakeEngine:
     """An `Engine` that answers from a script: fixed segments, or a function of the samples and language.
 
-    Requests are checked against the capabilities like the real engine does (an unserved language is an
-    `InvalidArgument`), and every call is recorded in `calls` as (number of samples, language asked for).
+    Requests are checked against the capabilities like the real engine does (an unserved language or candidate
+    is an `InvalidArgument`), and every call is recorded in `calls` as (number of samples, language asked for).
+    Detection among candidates chooses with `heard` (BCP-47 code -> probability, what detection "measures")
+    exactly as the real engine does, records the candidates in `detections`, asks the script in the chosen
+    language and stamps every segment with it.
     """
 
     def __init__(
         self,
         script: Sequence[EngineSegment] | Script,
         capabilities: EngineCapabilities | None = None,
+        *,
+        heard: Mapping[str, float] | None = None,
     ) -> None:
         self._script = script
         self._capabilities = capabilities or every_language()
+        self._heard = dict(heard or {})
         self.calls: list[tuple[int, str | None]] = []
+        self.detections: list[tuple[str, ...]] = []
 
     @property
     def capabilities(self) -> EngineCapabilities:
         return self._capabilities
 
-    def recognise(self, samples: Samples, language: str | None) -> list[EngineSegment]:
+    def recognise(
+        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+    ) -> list[EngineSegment]:
         code = require_language(self._capabilities, language)
+        allowed = detection_candidates(self._capabilities, language, candidates)
         self.calls.append((len(samples), language))
-        if callable(self._script):
-            return list(self._script(samples, code))
-        return list(self._script)
+        chosen = None
+        if allowed and code is None:
+            self.detections.append(allowed)
+            chosen = choose_language(self._heard, allowed)
+            code = chosen[0]
+        segments = list(self._script(samples, code) if callable(self._script) else self._script)
+        if chosen is None:
+            return segments
+        heard, probability = chosen
+        return [
+            replace(segment, language=heard, language_probability=probability)
+            for segment in segments
+        ]
 
     @classmethod
     def from_energy(
@@ -72,6 +94,7 @@ class FakeEngine:
         probability: float = 0.9,
         detected_language: str = "en-US",
         capabilities: EngineCapabilities | None = None,
+        heard: Mapping[str, float] | None = None,
     ) -> FakeEngine:
         """A fake that hears one segment per loud region of the samples it is given.
 
@@ -79,7 +102,8 @@ class FakeEngine:
         `min_silence` bridged. Region k of a call (counted from 0 in *that* call's samples) says the next
         `words_per_region` words of `words`, cycling, spread evenly over the region. The answer depends only on
         the samples, so times reveal slicing and offset mistakes, and a re-run gives the same words. When asked
-        to detect, segments report `detected_language` with probability 1.
+        to detect without candidates, segments report `detected_language` with probability 1; with candidates,
+        the choice among them follows `heard`.
         """
         if not words or words_per_region < 1:
             raise InvalidArgument("from_energy needs at least one word and one word per region")
@@ -105,7 +129,7 @@ class FakeEngine:
                 )
             return segments
 
-        return cls(script, capabilities)
+        return cls(script, capabilities, heard=heard)
 
 
 def loud_regions(

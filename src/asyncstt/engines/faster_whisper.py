@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,10 +15,12 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
+from asyncstt.engines.detection import choose_language
 from asyncstt.engines.registry import (
     MODEL_DIR_SETTING,
     ModelUnavailable,
     describe_engine,
+    detection_candidates,
     model_dir,
     require_language,
 )
@@ -68,9 +70,16 @@ class FasterWhisperEngine:
     def capabilities(self) -> EngineCapabilities:
         return self._capabilities
 
-    def recognise(self, samples: Samples, language: str | None) -> list[EngineSegment]:
-        """Segments with timed words heard in `samples` (16 kHz mono float32); `language` None detects it."""
+    def recognise(
+        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+    ) -> list[EngineSegment]:
+        """Segments with timed words heard in `samples` (16 kHz mono float32); `language` None detects it.
+
+        With `candidates`, detection chooses among them only (see `choose_language`) and the samples are then
+        transcribed in the chosen language; without, Whisper's own choice stands.
+        """
         code = require_language(self._capabilities, language)
+        allowed = detection_candidates(self._capabilities, language, candidates)
         audio = np.ascontiguousarray(samples, dtype=np.float32)
         if audio.ndim != 1:
             raise InvalidArgument(
@@ -78,6 +87,9 @@ class FasterWhisperEngine:
             )
         if audio.size == 0 or float(np.max(np.abs(audio))) < SILENCE_PEAK:
             return []
+        chosen = self._choose_language(audio, allowed) if allowed and code is None else None
+        if chosen is not None:
+            code = chosen[0]
         duration = audio.size / SAMPLE_RATE
         try:
             segments, info = self._model.transcribe(
@@ -92,13 +104,17 @@ class FasterWhisperEngine:
             )
             # The segments are a lazy generator: decoding happens here, inside the error handling.
             recognised = [_segment(segment, duration) for segment in segments if _heard(segment)]
-        except RuntimeError as error:
+        except (RuntimeError, ValueError) as error:
+            # ValueError: CTranslate2 refuses a prompt the model's vocabulary cannot spell (a vocabulary that
+            # does not match the weights), which is the installation's fault, not the request's.
             raise EngineFailure(f"speech recognition failed: {error}") from error
-        detected = code is None
-        heard = (
-            from_iso639(_WHISPER_ALIASES.get(info.language, info.language)) if detected else None
-        )
-        probability = float(info.language_probability) if detected else 0.0
+        heard: str | None = None
+        probability = 0.0
+        if chosen is not None:
+            heard, probability = chosen
+        elif code is None:
+            heard = _speechkit_code(info.language)
+            probability = float(info.language_probability)
         return [
             EngineSegment(
                 text=segment.text,
@@ -111,6 +127,24 @@ class FasterWhisperEngine:
             for segment in recognised
             if segment.words and any(c.isalnum() for c in segment.text)
         ]
+
+    def _choose_language(self, audio: Samples, candidates: tuple[str, ...]) -> tuple[str, float]:
+        """The candidate Whisper finds most probable in the first 30 s of `audio`, renormalised."""
+        if len(candidates) == 1:
+            return candidates[0], 1.0
+        try:
+            _, _, measured = self._model.detect_language(audio)
+        except (RuntimeError, ValueError) as error:
+            raise EngineFailure(f"language detection failed: {error}") from error
+        probabilities: dict[str, float] = {}
+        for iso, probability in measured:
+            code = _speechkit_code(iso)
+            probabilities[code] = probabilities.get(code, 0.0) + float(probability)
+        return choose_language(probabilities, candidates)
+
+
+def _speechkit_code(iso: str) -> str:
+    return from_iso639(_WHISPER_ALIASES.get(iso, iso))
 
 
 def _heard(segment: Any) -> bool:

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from asyncstt import __version__
 from asyncstt.auth import Authenticator
 from asyncstt.http.errors import install_error_handling
-from asyncstt.http.routes import health, operations, v2
+from asyncstt.http.routes import health, operations, v2, v3
 from asyncstt.service import OperationService
 
 
@@ -23,6 +23,7 @@ def create_app(service: OperationService, authenticator: Authenticator) -> FastA
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
     install_error_handling(app)
     app.include_router(v2.router)
+    app.include_router(v3.router)
     app.include_router(operations.router)
     app.include_router(health.router)
     return app

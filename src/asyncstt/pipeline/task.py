@@ -27,6 +27,11 @@ class SliceJob:
     language: str | None
     engine: EngineSettings
 
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The languages detection may choose from: the spec's candidates, when the engine detects at all."""
+        return self.spec.language_candidates if self.language is None else ()
+
 
 @dataclass(frozen=True)
 class SliceResult:
@@ -45,7 +50,7 @@ def recognise_slice(job: SliceJob) -> SliceResult:
         Path(job.audio_path), job.info, job.slice.channel, job.slice.start, job.slice.end
     )
     engine = load_engine(job.engine)
-    segments = engine.recognise(samples, job.language) if len(samples) else []
+    segments = engine.recognise(samples, job.language, job.candidates) if len(samples) else []
     utterances = []
     for segment in segments:
         language = segment.language or job.language or job.spec.language

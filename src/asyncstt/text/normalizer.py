@@ -3,9 +3,11 @@
 Words are always the spoken form (lowercase, no punctuation, numbers spelled out), as SpeechKit's `words[].word`.
 The text follows the spec, with SpeechKit's meaning of the flags:
 
-* plain (default): lowercase, no punctuation, numbers in digits;
-* `literature_text`: the engine's punctuated, capitalised text, numbers in digits;
-* `raw_results`: numbers spelled out instead (with `literature_text`: punctuated, but spelled out);
+* plain (default): lowercase, no punctuation, numbers in digits, dates as `25 декабря` / `december 25`
+  (`text.dates`), and with `phone_formatting` phone numbers as `7(999)123-45-67` (`text.phones`);
+* `literature_text`: the engine's punctuated, capitalised text, numbers, dates and phones as in plain;
+* `raw_results`: numbers spelled out instead, no dates or phones (with `literature_text`: punctuated, but
+  spelled out);
 * `profanity_filter`: each profane word keeps its first letter and the rest becomes `*` (`f***`) in the text
   *and* in the words and `raw_text`, so a client that asked for the filter never sees the word anywhere.
 """
@@ -17,7 +19,9 @@ import unicodedata
 
 from asyncstt.engines.base import EngineSegment, EngineWord
 from asyncstt.recognition import RecognitionSpec, Utterance, Word
+from asyncstt.text.dates import format_dates
 from asyncstt.text.numbers import digits_from_words, is_number_word, language_tag, spell_numbers
+from asyncstt.text.phones import format_phones
 from asyncstt.text.profanity import mask_profanity
 
 #: A spoken token: letters and digits, with apostrophes and hyphens inside (`don't`, `что-то`).
@@ -108,6 +112,10 @@ def render_text(
         text = raw_text
     else:
         text = plain_text(written, language)
+    if not spec.raw_results:
+        text = format_dates(text, language)
+        if spec.phone_formatting:
+            text = format_phones(text)
     if spec.profanity_filter:
         text = mask_profanity(text, language)
     return " ".join(text.split())

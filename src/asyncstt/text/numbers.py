@@ -393,6 +393,13 @@ def is_number_word(word: str, language: str) -> bool:
     return vocabulary is not None and vocabulary.lookup(word) is not None
 
 
+def ordinal_value(word: str, language: str) -> int | None:
+    """The value of `word` when it is a one-word ordinal of `language` (`first`, `двадцатого`), else None."""
+    vocabulary = _VOCABULARIES.get(language_tag(language))
+    numeral = vocabulary.lookup(word) if vocabulary is not None else None
+    return numeral.value if numeral is not None and numeral.ordinal else None
+
+
 def digits_from_words(text: str, language: str) -> str:
     """`text` with numbers written in words replaced by digits (en and ru; other languages unchanged).
 

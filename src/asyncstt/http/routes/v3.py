@@ -1,0 +1,86 @@
+"""API v3: `recognizeFileAsync`, `getRecognition` and `deleteRecognition` under `/stt/v3/`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from asyncstt.errors import InvalidArgument
+from asyncstt.http.deps import BodyDep, PrincipalDep, ServiceDep
+from asyncstt.operation import ApiVersion
+from asyncstt.wire.operation import render_operation
+from asyncstt.wire.v3 import parse_recognize_file_request, render_recognition, render_stream_line
+
+router = APIRouter(tags=["v3"])
+
+# The reference spells the parameter `operationId`; the vendor's examples send `operation_id`.
+OperationIdParam = Annotated[str | None, Query(alias="operationId")]
+OperationIdSnakeParam = Annotated[str | None, Query(alias="operation_id")]
+
+
+@router.post("/stt/v3/recognizeFileAsync", operation_id="recognizeFileAsync")
+def recognize_file_async(
+    principal: PrincipalDep, body: BodyDep, service: ServiceDep
+) -> JSONResponse:
+    """Queue a recognition and return its Operation (`STT v3 async recognition`).
+
+    The body is JSON whatever the Content-Type; the operation belongs to the caller's own folder.
+    """
+    submission = parse_recognize_file_request(body)
+    spec = submission.spec
+    if submission.excluded_languages:
+        candidates = service.languages_except(submission.excluded_languages)
+        spec = replace(spec, language_candidates=candidates)
+    operation = service.submit(
+        principal, spec, uri=submission.uri, content=submission.content, api=ApiVersion.V3
+    )
+    return JSONResponse(render_operation(operation))
+
+
+@router.get("/stt/v3/getRecognition", operation_id="getRecognition")
+def get_recognition(
+    principal: PrincipalDep,
+    service: ServiceDep,
+    operation_id: OperationIdParam = None,
+    operation_id_snake: OperationIdSnakeParam = None,
+) -> StreamingResponse:
+    """The results as a stream of `{"result": StreamingResponse}` lines, written as they are rendered.
+
+    Every check happens before the first byte, so that a running, failed or unknown operation is an HTTP error
+    rather than a broken stream.
+    """
+    identifier = _operation_id(operation_id, operation_id_snake)
+    transcript = service.recognition(principal, identifier)
+    started = time.monotonic()
+
+    def wall_time_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    lines = (
+        render_stream_line(response)
+        for response in render_recognition(identifier, transcript, wall_time_ms)
+    )
+    return StreamingResponse(lines, media_type="application/json")
+
+
+@router.delete("/stt/v3/deleteRecognition", operation_id="deleteRecognition")
+def delete_recognition(
+    principal: PrincipalDep,
+    service: ServiceDep,
+    operation_id: OperationIdParam = None,
+    operation_id_snake: OperationIdSnakeParam = None,
+) -> JSONResponse:
+    """Remove the operation with its results and audio at once; a later get answers 404."""
+    service.delete(principal, _operation_id(operation_id, operation_id_snake))
+    return JSONResponse({})
+
+
+def _operation_id(camel: str | None, snake: str | None) -> str:
+    value = (camel or snake or "").strip()
+    if not value:
+        raise InvalidArgument("the query parameter operationId is required")
+    return value

@@ -1,0 +1,315 @@
+"""API v3 over REST: the `RecognizeFileRequest` in, the `getRecognition` stream of `StreamingResponse` out.
+
+Both directions go through the official messages of `yandex.cloud.ai.stt.v3` and `json_format`: camelCase and
+snake_case keys, int64 as a number or a string, enum names or numbers, unknown fields ignored. The result stream
+emits unpopulated fields (`"resetTimeMs": "0"`, `"languages": []`), as the public service does.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, EnumDescriptor
+from yandex.cloud.ai.stt.v3 import stt_pb2
+
+from asyncstt.errors import InvalidArgument
+from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance
+
+_CONTAINERS: dict[int, AudioEncoding] = {
+    stt_pb2.ContainerAudio.CONTAINER_AUDIO_TYPE_UNSPECIFIED: AudioEncoding.AUTO,
+    stt_pb2.ContainerAudio.WAV: AudioEncoding.WAV,
+    stt_pb2.ContainerAudio.OGG_OPUS: AudioEncoding.OGG_OPUS,
+    stt_pb2.ContainerAudio.MP3: AudioEncoding.MP3,
+}
+_DEFAULT_SAMPLE_RATE = 48000
+_DEFAULT_MODEL = "general"
+_AUTO = "auto"
+_TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
+_FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
+_LOCATION_SUFFIX = re.compile(r" at RecognizeFileRequest\.\S*$")
+
+
+@dataclass(frozen=True)
+class V3Submission:
+    """A parsed v3 `recognizeFileAsync` request.
+
+    `spec.language` is the code as sent (`""` when the request restricts nothing; `auto` with candidates for a
+    whitelist of several). `excluded_languages` is a BLACKLIST: the service turns it into candidates, because
+    only it knows what is installed. Exactly one of `uri` and `content` is set.
+    """
+
+    spec: RecognitionSpec
+    uri: str | None
+    content: bytes | None
+    excluded_languages: tuple[str, ...] = ()
+
+
+def parse_recognize_file_request(body: bytes) -> V3Submission:
+    """Parse a request body as JSON whatever its Content-Type; raise InvalidArgument when it is not valid."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    content = _take_content(data)
+    _check_shape(data, stt_pb2.RecognizeFileRequest.DESCRIPTOR, "")
+    request = stt_pb2.RecognizeFileRequest()
+    try:
+        json_format.ParseDict(data, request, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(f"invalid request body: {_readable(str(exc))}") from exc
+    _refuse_analytics(request)
+    uri: str | None = request.uri if request.HasField("uri") else None
+    if uri is None and content is None:
+        raise InvalidArgument("the request needs uri (a link to the audio) or content")
+    if uri is not None and not uri.strip():
+        raise InvalidArgument("uri is empty")
+    language, candidates, excluded = _languages(request.recognition_model.language_restriction)
+    spec = _spec(request.recognition_model, language, candidates)
+    return V3Submission(spec=spec, uri=uri, content=content, excluded_languages=excluded)
+
+
+def _spec(model: Any, language: str, candidates: tuple[str, ...]) -> RecognitionSpec:
+    audio = model.audio_format
+    encoding = AudioEncoding.AUTO
+    sample_rate = _DEFAULT_SAMPLE_RATE
+    channels = 1
+    if audio.HasField("raw_audio"):
+        # LINEAR16_PCM is the only raw encoding; UNSPECIFIED can mean nothing else.
+        encoding = AudioEncoding.LINEAR16_PCM
+        sample_rate = audio.raw_audio.sample_rate_hertz or _DEFAULT_SAMPLE_RATE
+        channels = audio.raw_audio.audio_channel_count or 1
+    elif audio.HasField("container_audio"):
+        encoding = _CONTAINERS[audio.container_audio.container_audio_type]
+    options = model.text_normalization
+    # SpeechKit applies profanity filter, literature style and phone formatting only with normalization on.
+    normalized = (
+        options.text_normalization == stt_pb2.TextNormalizationOptions.TEXT_NORMALIZATION_ENABLED
+    )
+    return RecognitionSpec(
+        language=language,
+        model=model.model.strip() or _DEFAULT_MODEL,
+        audio_encoding=encoding,
+        sample_rate_hertz=sample_rate,
+        audio_channel_count=channels,
+        profanity_filter=normalized and options.profanity_filter,
+        literature_text=normalized and options.literature_text,
+        raw_results=not normalized,
+        phone_formatting=normalized
+        and options.phone_formatting_mode
+        != stt_pb2.TextNormalizationOptions.PHONE_FORMATTING_MODE_DISABLED,
+        language_candidates=candidates,
+    )
+
+
+def _languages(restriction: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """(language, candidates, excluded) of a `languageRestriction`.
+
+    No codes: the default language. One code: that language. `auto` or several codes: detection among them.
+    BLACKLIST: detection among everything installed except them. A list without a type is taken as a whitelist.
+    """
+    unique: dict[str, str] = {}
+    for code in restriction.language_code:
+        if code.strip():
+            unique.setdefault(code.strip().lower(), code.strip())
+    codes = list(unique.values())
+    if restriction.restriction_type == stt_pb2.LanguageRestrictionOptions.BLACKLIST:
+        return _AUTO, (), tuple(code for code in codes if code.lower() != _AUTO)
+    named = tuple(code for code in codes if code.lower() != _AUTO)
+    if not codes:
+        return "", (), ()
+    if len(codes) == 1 and named:
+        return named[0], (), ()
+    return _AUTO, named, ()
+
+
+def _refuse_analytics(request: Any) -> None:
+    """Analytics this server cannot produce are refused by name, never silently dropped."""
+    analysis = request.speech_analysis
+    asked = {
+        "recognitionClassifier": bool(request.recognition_classifier.classifiers),
+        "speechAnalysis": analysis.enable_speaker_analysis or analysis.enable_conversation_analysis,
+        "summarization": bool(request.summarization.model_uri or request.summarization.properties),
+        "speakerLabeling": request.speaker_labeling.speaker_labeling
+        == stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED,
+    }
+    for name, wanted in asked.items():
+        if wanted:
+            raise InvalidArgument(f"{name} is not supported by this server yet; leave it out")
+
+
+def _check_shape(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """Objects where the message has messages, known names where it has enums.
+
+    Checked here because the parser, told to ignore unknown fields, silently drops an unknown enum name (a typo
+    would become the default) and takes a string where an object belongs.
+    """
+    fields = {field.name: field for field in descriptor.fields}
+    fields.update({field.json_name: field for field in descriptor.fields})
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None or value is None:
+            continue
+        where = f"{path}.{key}" if path else key
+        if field.is_repeated:
+            if not isinstance(value, list):
+                raise InvalidArgument(f"invalid request body: {where}: expected a JSON array")
+            items = value
+        else:
+            items = [value]
+        for item in items:
+            if field.enum_type is not None:
+                _check_enum(item, field.enum_type, where)
+            elif (
+                field.message_type is not None
+                and field.message_type.file.package != "google.protobuf"
+            ):
+                if not isinstance(item, dict):
+                    raise InvalidArgument(f"invalid request body: {where}: expected a JSON object")
+                _check_shape(item, field.message_type, where)
+
+
+def _check_enum(value: Any, enum: EnumDescriptor, where: str) -> None:
+    if isinstance(value, str):
+        known = value in enum.values_by_name
+    else:
+        known = (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value in enum.values_by_number
+        )
+    if not known:
+        names = ", ".join(v.name for v in enum.values if v.number != 0)
+        raise InvalidArgument(f"{where}: unknown value {json.dumps(value)}; use one of: {names}")
+
+
+def _take_content(data: dict[str, Any]) -> bytes | None:
+    """Remove `content` from the body and decode it, strictly and several times faster than the parser.
+
+    Both base64 alphabets are accepted, with or without padding; line breaks are skipped.
+    """
+    value = data.pop("content", None)
+    if value is None:
+        return None
+    if data.get("uri") is not None:
+        raise InvalidArgument("set only one of uri and content")
+    if not isinstance(value, str):
+        raise InvalidArgument("invalid request body: content: expected a base64 string")
+    try:
+        raw = value.encode("ascii").translate(_TO_STANDARD_BASE64, b"\r\n")
+        decoded = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise InvalidArgument("content is not valid base64") from exc
+    if not decoded:
+        raise InvalidArgument("content is empty")
+    return decoded
+
+
+def _readable(message: str) -> str:
+    """`Failed to parse a field: Failed to parse b field: why at Msg.a.b.` -> `a.b: why`."""
+    path: list[str] = []
+    while match := _FIELD_PREFIX.match(message):
+        path.append(match.group(1))
+        message = message[match.end() :]
+    reason = _LOCATION_SUFFIX.sub("", message.rstrip(".")).rstrip(".")
+    if reason.startswith(("invalid literal for int()", "Couldn't parse integer")):
+        reason = f"expected an integer, got {reason.rsplit(': ', 1)[-1]}"
+    elif reason.startswith("Expected true or false"):
+        reason = "expected true or false"
+    return f"{'.'.join(path)}: {reason}" if path else reason
+
+
+def session_uuid(operation_id: str) -> str:
+    """A stable id in the public service's `xxxxxxxx-xxxxxxxx-xxxxxxxx-xxxxxxxx` shape, derived from the operation."""
+    digest = hashlib.sha256(operation_id.encode()).hexdigest()
+    return "-".join(digest[i : i + 8] for i in range(0, 32, 8))
+
+
+def render_recognition(
+    operation_id: str, transcript: Transcript, wall_time_ms: Callable[[], int]
+) -> Iterator[Any]:
+    """The `StreamingResponse` messages of a finished recognition, produced one at a time.
+
+    Per utterance, in transcript order: `final` (the raw text), `final_refinement` (the text as the spec asked
+    for it) and `eou_update`. `channel_tag` is 0-based and `final_index` counts per channel. Utterances without
+    text are left out, as in v2; silence gives no message at all. `wall_time_ms` stamps each message.
+    """
+    session = stt_pb2.SessionUuid(uuid=session_uuid(operation_id), user_request_id=operation_id)
+    received = _ms(transcript.duration_seconds)
+    finals: dict[int, int] = {}
+    for utterance in transcript.utterances:
+        if not utterance.text.strip():
+            continue
+        index = finals.get(utterance.channel, 0)
+        finals[utterance.channel] = index + 1
+        tag = str(utterance.channel)
+        end = _ms(utterance.end)
+        yield stt_pb2.StreamingResponse(
+            session_uuid=session,
+            audio_cursors=_cursors(received, end, index),
+            response_wall_time_ms=wall_time_ms(),
+            final=_update(utterance, utterance.raw_text, tag),
+            channel_tag=tag,
+        )
+        yield stt_pb2.StreamingResponse(
+            session_uuid=session,
+            audio_cursors=_cursors(received, end, index),
+            response_wall_time_ms=wall_time_ms(),
+            final_refinement=stt_pb2.FinalRefinement(
+                final_index=index, normalized_text=_update(utterance, utterance.text, tag)
+            ),
+            channel_tag=tag,
+        )
+        yield stt_pb2.StreamingResponse(
+            session_uuid=session,
+            audio_cursors=_cursors(received, end, index, eou_time_ms=end),
+            response_wall_time_ms=wall_time_ms(),
+            eou_update=stt_pb2.EouUpdate(time_ms=end),
+            channel_tag=tag,
+        )
+
+
+def _cursors(received: int, end: int, final_index: int, eou_time_ms: int = 0) -> Any:
+    return stt_pb2.AudioCursors(
+        received_data_ms=received,
+        partial_time_ms=end,
+        final_time_ms=end,
+        final_index=final_index,
+        eou_time_ms=eou_time_ms,
+    )
+
+
+def _update(utterance: Utterance, text: str, tag: str) -> Any:
+    alternative = stt_pb2.Alternative(
+        words=[
+            stt_pb2.Word(text=word.text, start_time_ms=_ms(word.start), end_time_ms=_ms(word.end))
+            for word in utterance.words
+        ],
+        text=text,
+        start_time_ms=_ms(utterance.start),
+        end_time_ms=_ms(utterance.end),
+        confidence=utterance.confidence,
+    )
+    if utterance.language:
+        alternative.languages.add(
+            language_code=utterance.language, probability=utterance.language_probability
+        )
+    return stt_pb2.AlternativeUpdate(alternatives=[alternative], channel_tag=tag)
+
+
+def render_stream_line(response: Any) -> bytes:
+    """One line of the REST body: `{"result": <StreamingResponse>}` with every field emitted, then a newline."""
+    result = json_format.MessageToDict(response, always_print_fields_with_no_presence=True)
+    return json.dumps({"result": result}, ensure_ascii=False).encode() + b"\n"
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))

@@ -1,0 +1,490 @@
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from asyncstt.auth import Authenticator, Principal, create_api_key
+from asyncstt.engines.base import EngineCapabilities
+from asyncstt.errors import ErrorInfo
+from asyncstt.http.app import create_app
+from asyncstt.operation import ApiVersion, Operation, OperationState
+from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
+from asyncstt.service import OperationService
+from asyncstt.settings import LimitSettings, Settings
+from asyncstt.store.memory import InMemoryStore
+from asyncstt.wire.v3 import session_uuid
+from tests.factories import ManualClock, make_transcript
+from tests.unit.http.conftest import (
+    FOLDER,
+    SERVICE_ACCOUNT,
+    START,
+    Harness,
+    StubSources,
+)
+
+SUBMIT = "/stt/v3/recognizeFileAsync"
+GET = "/stt/v3/getRecognition"
+DELETE = "/stt/v3/deleteRecognition"
+URI = "s3://acme-calls/call-0002.wav"
+PROGRESS = "type.googleapis.com/asyncstt.v1.RecognitionProgress"
+CALLER = Principal(FOLDER, SERVICE_ACCOUNT)
+EN_ONLY = {"restrictionType": "WHITELIST", "languageCode": ["en-US"]}
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    """A request by link asking for en-US, the one installed language, unless `fields` say otherwise."""
+    return {"uri": URI, "recognitionModel": {"languageRestriction": EN_ONLY}} | fields
+
+
+def submit(harness: Harness, request: dict[str, Any] | bytes, **headers: str) -> Any:
+    content = request if isinstance(request, bytes) else json.dumps(request).encode()
+    return harness.client.post(SUBMIT, content=content, headers={**harness.headers, **headers})
+
+
+def assert_status(response: Any, http: int, code: int, message: str | None = None) -> str:
+    assert response.status_code == http, response.text
+    error = response.json()
+    assert error["code"] == code
+    assert error["details"][0]["requestId"] == response.headers["x-request-id"]
+    if message is not None:
+        assert error["message"] == message
+    text: str = error["message"]
+    return text
+
+
+def queued(harness: Harness) -> Operation:
+    return harness.service.submit(
+        CALLER, RecognitionSpec(language="en-US"), uri=URI, content=None, api=ApiVersion.V3
+    )
+
+
+def finished(harness: Harness, transcript: Transcript | None = None) -> Operation:
+    operation = queued(harness)
+    harness.clock.advance(1)
+    assert harness.store.claim("worker", 30, harness.clock()) is not None
+    harness.clock.advance(2)
+    result = make_transcript(3, 4) if transcript is None else transcript
+    assert harness.store.finish(operation.id, "worker", harness.clock(), result=result)
+    return operation
+
+
+def recognition(harness: Harness, operation_id: str, param: str = "operationId") -> Any:
+    return harness.client.get(GET, params={param: operation_id}, headers=harness.headers)
+
+
+# --- recognizeFileAsync -------------------------------------------------------------------------------
+
+
+def test_submit_returns_a_v3_operation(harness: Harness) -> None:
+    request = body(
+        recognitionModel={
+            "model": "deferred-general",
+            "audioFormat": {"containerAudio": {"containerAudioType": "WAV"}},
+            "textNormalization": {
+                "textNormalization": "TEXT_NORMALIZATION_ENABLED",
+                "profanityFilter": True,
+                "literatureText": True,
+            },
+            "languageRestriction": EN_ONLY,
+        }
+    )
+    response = submit(harness, request, **{"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    operation = response.json()
+    # The vendor's example shows "metadata": null; ours carries progress (decisions.md, Operations).
+    assert operation == {
+        "done": False,
+        "metadata": {
+            "@type": PROGRESS,
+            "processedSeconds": 0,
+            "totalSeconds": 0,
+            "stage": "queued",
+        },
+        "id": operation["id"],
+        "description": "STT v3 async recognition",
+        "createdAt": "2025-03-02T10:15:07Z",
+        "createdBy": SERVICE_ACCOUNT,
+        "modifiedAt": "2025-03-02T10:15:07Z",
+    }
+    assert operation["id"].startswith("f8d")
+    assert len(operation["id"]) == 20
+    stored = harness.store.get(operation["id"])
+    assert stored is not None
+    assert (stored.api, stored.folder_id, stored.source_uri) == (ApiVersion.V3, FOLDER, URI)
+    assert stored.spec == RecognitionSpec(
+        language="en-US",
+        model="deferred-general",
+        audio_encoding=AudioEncoding.WAV,
+        profanity_filter=True,
+        literature_text=True,
+        phone_formatting=True,
+    )
+
+
+def test_inline_content_snake_case(harness: Harness) -> None:
+    audio = bytes(range(64))
+    request = {
+        "content": base64.b64encode(audio).decode(),
+        "recognition_model": {
+            "audio_format": {
+                "raw_audio": {"audio_encoding": "LINEAR16_PCM", "sample_rate_hertz": "16000"}
+            },
+            "language_restriction": {"restriction_type": "WHITELIST", "language_code": ["EN-us"]},
+        },
+    }
+    response = submit(harness, request)
+    assert response.status_code == 200, response.text
+    operation_id = response.json()["id"]
+    stored = harness.store.get(operation_id)
+    assert stored is not None
+    assert stored.spec.audio_encoding is AudioEncoding.LINEAR16_PCM
+    assert (stored.spec.language, stored.spec.sample_rate_hertz) == ("en-US", 16000)
+    assert stored.spec.raw_results
+    assert harness.store.inline_audio(operation_id) == audio
+
+
+def test_inline_content_over_the_limit(make_harness: Any) -> None:
+    harness = make_harness(limits=LimitSettings(max_inline_bytes=200_000))
+    request = body(content=base64.b64encode(b"\0" * 300_000).decode())
+    del request["uri"]
+    message = assert_status(submit(harness, request), 400, 3)
+    assert message.startswith("inline content is 0.3 MB; the limit is 0.2 MB")
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        (
+            body(speakerLabeling={"speakerLabeling": "SPEAKER_LABELING_ENABLED"}),
+            "speakerLabeling is not supported by this server yet; leave it out",
+        ),
+        (
+            body(recognitionClassifier={"classifiers": [{"classifier": "insult"}]}),
+            "recognitionClassifier is not supported by this server yet; leave it out",
+        ),
+        (
+            body(speechAnalysis={"enableConversationAnalysis": True}),
+            "speechAnalysis is not supported by this server yet; leave it out",
+        ),
+        (
+            body(summarization={"modelUri": "gpt://b1g/yandexgpt"}),
+            "summarization is not supported by this server yet; leave it out",
+        ),
+        (
+            body(recognitionModel={"model": "general-v9", "languageRestriction": EN_ONLY}),
+            "model general-v9 is not known; use one of: general, general:rc, general:deprecated, "
+            "deferred-general, deferred-general:rc, deferred-general:deprecated",
+        ),
+        (
+            body(
+                recognitionModel={
+                    "audioFormat": {"rawAudio": {"sampleRateHertz": 44100}},
+                    "languageRestriction": EN_ONLY,
+                }
+            ),
+            "sample rate 44100 Hz is not allowed for LINEAR16_PCM; use 8000, 16000, 48000",
+        ),
+        (
+            body(
+                recognitionModel={
+                    "audioFormat": {"rawAudio": {"audioChannelCount": 3}},
+                    "languageRestriction": EN_ONLY,
+                }
+            ),
+            "audio channel count 3 is not allowed; use 1 to 2",
+        ),
+        (
+            body(recognitionModel={"languageRestriction": {"languageCode": ["ru-RU"]}}),
+            "language ru-RU is not installed; installed: en-US",
+        ),
+        (
+            body(recognitionModel={"languageRestriction": {"languageCode": ["auto"]}}),
+            "language auto is not available: the installed model (fake) cannot detect languages; "
+            "name one of: en-US",
+        ),
+        (
+            body(
+                recognitionModel={"audioFormat": {"containerAudio": {"containerAudioType": "AAC"}}}
+            ),
+            'recognitionModel.audioFormat.containerAudio.containerAudioType: unknown value "AAC"; '
+            "use one of: WAV, OGG_OPUS, MP3",
+        ),
+        (
+            {"recognitionModel": {"languageRestriction": EN_ONLY}},
+            "the request needs uri (a link to the audio) or content",
+        ),
+        (body(uri="ftp://acme/call.wav"), "links like ftp://acme/call.wav are not supported"),
+        (b"not json", None),
+    ],
+)
+def test_submit_refusals_are_400_code_3(
+    harness: Harness, request_body: dict[str, Any] | bytes, message: str | None
+) -> None:
+    assert_status(submit(harness, request_body), 400, 3, message)
+
+
+def test_submit_needs_credentials(harness: Harness) -> None:
+    response = harness.client.post(SUBMIT, json=body())
+    assert_status(response, 401, 16)
+
+
+def test_single_usable_candidate_becomes_the_language(harness: Harness) -> None:
+    request = body(recognitionModel={"languageRestriction": {"languageCode": ["auto", "en-us"]}})
+    response = submit(harness, request)
+    assert response.status_code == 200, response.text
+    stored = harness.store.get(response.json()["id"])
+    assert stored is not None
+    assert (stored.spec.language, stored.spec.language_candidates) == ("en-US", ())
+
+
+def test_no_restriction_gets_the_default_language(make_harness: Any) -> None:
+    harness = make_harness(default_language="en-US")
+    response = submit(harness, {"uri": URI})
+    assert response.status_code == 200, response.text
+    stored = harness.store.get(response.json()["id"])
+    assert stored is not None
+    assert stored.spec.language == "en-US"
+    assert stored.spec.audio_encoding is AudioEncoding.AUTO
+
+
+@pytest.fixture
+def multilingual() -> Iterator[Harness]:
+    """A harness whose engine knows three languages and detects among them."""
+    store = InMemoryStore()
+    clock = ManualClock(START)
+    capabilities = EngineCapabilities(
+        "multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True
+    )
+    service = OperationService(store, StubSources(), capabilities, Settings(), clock)
+    key = create_api_key(store, FOLDER, SERVICE_ACCOUNT, START)[1]
+    with TestClient(
+        create_app(service, Authenticator(store)), raise_server_exceptions=False
+    ) as client:
+        yield Harness(
+            store, StubSources(), clock, service, client, {"Authorization": f"Api-Key {key}"}, {}
+        )
+
+
+@pytest.mark.parametrize(
+    ("restriction", "language", "candidates"),
+    [
+        (None, "ru-RU", ()),
+        ({"restrictionType": "WHITELIST", "languageCode": ["auto"]}, "auto", ()),
+        (
+            {"restrictionType": "WHITELIST", "languageCode": ["de-de", "EN-US"]},
+            "auto",
+            ("de-DE", "en-US"),
+        ),
+        (
+            {"restrictionType": "WHITELIST", "languageCode": ["auto", "ru-RU", "de-DE"]},
+            "auto",
+            ("ru-RU", "de-DE"),
+        ),
+        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU"]}, "auto", ("de-DE", "en-US")),
+        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE"]}, "en-US", ()),
+        ({"restrictionType": "BLACKLIST", "languageCode": []}, "auto", ()),
+    ],
+)
+def test_language_detection_candidates(
+    multilingual: Harness,
+    restriction: dict[str, Any] | None,
+    language: str,
+    candidates: tuple[str, ...],
+) -> None:
+    model = {} if restriction is None else {"languageRestriction": restriction}
+    response = submit(multilingual, {"uri": URI, "recognitionModel": model})
+    assert response.status_code == 200, response.text
+    stored = multilingual.store.get(response.json()["id"])
+    assert stored is not None
+    assert (stored.spec.language, stored.spec.language_candidates) == (language, candidates)
+
+
+@pytest.mark.parametrize(
+    ("restriction", "message"),
+    [
+        (
+            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "xx-YY"]},
+            "language xx-YY is not known; installed: de-DE, en-US, ru-RU",
+        ),
+        (
+            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "fr-FR"]},
+            "language fr-FR is not installed; installed: de-DE, en-US, ru-RU",
+        ),
+        (
+            {"restrictionType": "BLACKLIST", "languageCode": ["zz-ZZ"]},
+            "language zz-ZZ is not known; installed: de-DE, en-US, ru-RU",
+        ),
+        (
+            {"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE", "en-US"]},
+            "the language blacklist leaves no installed language; installed: de-DE, en-US, ru-RU",
+        ),
+    ],
+)
+def test_language_restriction_refusals(
+    multilingual: Harness, restriction: dict[str, Any], message: str
+) -> None:
+    response = submit(
+        multilingual, {"uri": URI, "recognitionModel": {"languageRestriction": restriction}}
+    )
+    assert_status(response, 400, 3, message)
+
+
+# --- getRecognition -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("param", ["operationId", "operation_id"])
+def test_get_recognition_streams_result_lines(harness: Harness, param: str) -> None:
+    operation = finished(harness)
+    response = recognition(harness, operation.id, param)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.content.endswith(b"\n")
+    lines = [json.loads(line) for line in response.content.splitlines()]
+    assert len(lines) == 4 * 3
+    assert all(set(line) == {"result"} for line in lines)
+    events = [
+        next(k for k in ("final", "finalRefinement", "eouUpdate") if k in line["result"])
+        for line in lines
+    ]
+    assert events == ["final", "finalRefinement", "eouUpdate"] * 4
+    assert [line["result"]["channelTag"] for line in lines] == ["0"] * 3 + ["1"] * 3 + ["0"] * 3 + [
+        "1"
+    ] * 3
+    for line in lines:
+        result = line["result"]
+        assert result["sessionUuid"] == {
+            "uuid": session_uuid(operation.id),
+            "userRequestId": operation.id,
+        }
+        assert int(result["responseWallTimeMs"]) >= 0
+        assert result["audioCursors"]["receivedDataMs"] == "4000"
+    assert lines[1]["result"]["finalRefinement"]["normalizedText"]["alternatives"][0]["text"] == (
+        "0: привет мир"
+    )
+    assert lines[0]["result"]["final"]["alternatives"][0]["text"] == "привет мир привет"
+
+
+def test_silence_is_an_empty_body(harness: Harness) -> None:
+    operation = finished(harness, Transcript(duration_seconds=5.0))
+    response = recognition(harness, operation.id)
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_running_operation_is_failed_precondition(harness: Harness) -> None:
+    operation = queued(harness)
+    assert_status(
+        recognition(harness, operation.id), 400, 9, f"operation {operation.id} is not done yet"
+    )
+    harness.clock.advance(1)
+    assert harness.store.claim("worker", 30, harness.clock()) is not None
+    assert_status(recognition(harness, operation.id), 400, 9)
+
+
+@pytest.mark.parametrize(
+    ("error", "http"),
+    [
+        (ErrorInfo(5, "the object acme-calls/call-0002.wav does not exist"), 404),
+        (ErrorInfo(3, "the file is not audio"), 400),
+        (ErrorInfo(7, "the storage refused access"), 403),
+        (ErrorInfo(13, "the engine failed 3 times"), 500),
+        (ErrorInfo(42, "something new"), 500),
+    ],
+)
+def test_failed_operation_answers_its_own_error(
+    harness: Harness, error: ErrorInfo, http: int
+) -> None:
+    operation = queued(harness)
+    harness.clock.advance(1)
+    assert harness.store.claim("worker", 30, harness.clock()) is not None
+    assert harness.store.finish(operation.id, "worker", harness.clock(), error=error)
+    response = recognition(harness, operation.id)
+    assert_status(
+        response,
+        http,
+        error.code if error.code != 42 else 13,
+        f"operation {operation.id} failed: {error.message}",
+    )
+
+
+def test_cancelled_operation_answers_cancelled(harness: Harness) -> None:
+    operation = queued(harness)
+    cancelled = harness.client.post(f"/operations/{operation.id}:cancel", headers=harness.headers)
+    assert cancelled.json()["error"]["code"] == 1
+    assert_status(
+        recognition(harness, operation.id), 499, 1, f"operation {operation.id} failed: cancelled"
+    )
+
+
+def test_unknown_other_folder_and_expired_are_404(harness: Harness) -> None:
+    operation = finished(harness)
+    assert_status(
+        recognition(harness, "f8dnosuchoperation00"),
+        404,
+        5,
+        "operation f8dnosuchoperation00 not found",
+    )
+    response = harness.client.get(
+        GET, params={"operationId": operation.id}, headers=harness.other_headers
+    )
+    assert_status(response, 404, 5, f"operation {operation.id} not found")
+    assert_status(recognition(harness, "../../etc/passwd"), 404, 5)
+    harness.clock.advance(3 * 24 * 3600)
+    assert_status(recognition(harness, operation.id), 404, 5, f"operation {operation.id} not found")
+
+
+@pytest.mark.parametrize(
+    "params", [{}, {"operationId": ""}, {"operationId": "  "}, {"operationid": "x"}]
+)
+def test_missing_operation_id_is_400(harness: Harness, params: dict[str, str]) -> None:
+    response = harness.client.get(GET, params=params, headers=harness.headers)
+    assert_status(response, 400, 3, "the query parameter operationId is required")
+    response = harness.client.delete(DELETE, params=params, headers=harness.headers)
+    assert_status(response, 400, 3, "the query parameter operationId is required")
+
+
+def test_get_recognition_needs_credentials(harness: Harness) -> None:
+    operation = finished(harness)
+    assert_status(harness.client.get(GET, params={"operationId": operation.id}), 401, 16)
+
+
+def test_finished_v3_operation_carries_an_empty_response(harness: Harness) -> None:
+    operation = finished(harness)
+    polled = harness.client.get(f"/operations/{operation.id}", headers=harness.headers).json()
+    assert polled["done"] is True
+    assert polled["response"] == {"@type": "type.googleapis.com/google.protobuf.Empty"}
+    assert polled["description"] == "STT v3 async recognition"
+
+
+# --- deleteRecognition --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("param", ["operationId", "operation_id"])
+def test_delete_then_everything_is_404(harness: Harness, param: str) -> None:
+    operation = finished(harness)
+    response = harness.client.delete(DELETE, params={param: operation.id}, headers=harness.headers)
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert harness.store.get(operation.id) is None
+    assert_status(recognition(harness, operation.id), 404, 5)
+    polled = harness.client.get(f"/operations/{operation.id}", headers=harness.headers)
+    assert_status(polled, 404, 5)
+    again = harness.client.delete(DELETE, params={param: operation.id}, headers=harness.headers)
+    assert_status(again, 404, 5)
+
+
+def test_delete_another_folders_operation_is_404_and_keeps_it(harness: Harness) -> None:
+    operation = finished(harness)
+    response = harness.client.delete(
+        DELETE, params={"operationId": operation.id}, headers=harness.other_headers
+    )
+    assert_status(response, 404, 5, f"operation {operation.id} not found")
+    stored = harness.store.get(operation.id)
+    assert stored is not None
+    assert stored.state is OperationState.SUCCEEDED
