@@ -1,0 +1,70 @@
+"""Reading a REST request body into a protobuf message: the steps v2 and v3 share."""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from typing import Any, TypeVar
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from asyncstt.errors import InvalidArgument
+
+M = TypeVar("M", bound=Message)
+
+_TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
+_FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
+_LOCATION_SUFFIX = re.compile(r" at \w+\.\S*$")
+
+
+def load_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, whatever its Content-Type says."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    return data
+
+
+def decode_base64(value: Any, field: str) -> bytes:
+    """Inline audio, decoded strictly and several times faster than the protobuf parser does it.
+
+    Both base64 alphabets are accepted, with or without padding; line breaks are skipped, as the Go gateway
+    of the public service does.
+    """
+    if not isinstance(value, str):
+        raise InvalidArgument(f"invalid request body: {field}: expected a base64 string")
+    try:
+        raw = value.encode("ascii").translate(_TO_STANDARD_BASE64, b"\r\n")
+        return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise InvalidArgument(f"{field} is not valid base64") from exc
+
+
+def parse_into(data: dict[str, Any], message: M) -> M:
+    """Fill `message` from `data` (camelCase or snake_case keys; unknown fields ignored, as the gateway does)."""
+    try:
+        json_format.ParseDict(data, message, ignore_unknown_fields=True)
+    except json_format.ParseError as exc:
+        raise InvalidArgument(f"invalid request body: {_readable(str(exc))}") from exc
+    return message
+
+
+def _readable(message: str) -> str:
+    """`Failed to parse a field: Failed to parse b field: why at Msg.a.b.` -> `a.b: why`."""
+    path: list[str] = []
+    while match := _FIELD_PREFIX.match(message):
+        path.append(match.group(1))
+        message = message[match.end() :]
+    reason = _LOCATION_SUFFIX.sub("", message.rstrip(".")).rstrip(".")
+    if reason.startswith(("invalid literal for int()", "Couldn't parse integer")):
+        reason = f"expected an integer, got {reason.rsplit(': ', 1)[-1]}"
+    elif reason.startswith("Expected true or false"):
+        reason = "expected true or false"
+    elif "expected string or bytes-like object" in reason:
+        reason = "expected a string"
+    return f"{'.'.join(path)}: {reason}" if path else reason
