@@ -48,6 +48,16 @@ class Harness:
             CALLER, full, uri=path.resolve().as_uri(), content=None, api=ApiVersion.V2
         )
 
+    def wait_for_stage(self, operation_id: str, stage: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            operation = self.store.get(operation_id)
+            assert operation is not None
+            if operation.progress.stage == stage:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"{operation_id} never reached {stage}")
+
     def wait(self, operation_id: str, timeout: float = 120) -> Operation:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -146,13 +156,7 @@ def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
     harness = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
     operation = harness.submit(tmp_path / "long.wav")
     harness.dispatcher.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        current = harness.store.get(operation.id)
-        assert current is not None
-        if current.progress.stage == "recognising":
-            break
-        time.sleep(0.02)
+    harness.wait_for_stage(operation.id, "recognising")
     harness.service.cancel(CALLER, operation.id)
     done = harness.wait(operation.id, timeout=30)
     assert done.state is OperationState.FAILED
@@ -218,13 +222,7 @@ def test_a_stopping_dispatcher_hands_its_operation_back_for_the_next_one(
     first = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
     operation = first.submit(tmp_path / "long.wav")
     first.dispatcher.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        current = first.store.get(operation.id)
-        assert current is not None
-        if current.progress.stage == "recognising":
-            break
-        time.sleep(0.02)
+    first.wait_for_stage(operation.id, "recognising")
     first.dispatcher.stop()
     handed_back = first.store.get(operation.id)
     assert handed_back is not None
