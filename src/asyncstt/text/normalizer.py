@@ -20,7 +20,8 @@ import unicodedata
 from asyncstt.engines.base import EngineSegment, EngineWord
 from asyncstt.recognition import RecognitionSpec, Utterance, Word
 from asyncstt.text.dates import format_dates
-from asyncstt.text.numbers import digits_from_words, is_number_word, language_tag, spell_numbers
+from asyncstt.text.numbers import language_tag, spell_numbers
+from asyncstt.text.numerals import digits_from_words, is_number_word
 from asyncstt.text.phones import format_phones
 from asyncstt.text.profanity import mask_profanity
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from asyncstt.text.dates import format_dates
-from asyncstt.text.numbers import digits_from_words
+from asyncstt.text.numerals import digits_from_words
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from asyncstt.text.numbers import digits_from_words, is_number_word, num2words_code, spell_numbers
+from asyncstt.text.numbers import num2words_code, spell_numbers
+from asyncstt.text.numerals import digits_from_words, is_number_word
 
 
 @pytest.mark.parametrize(
