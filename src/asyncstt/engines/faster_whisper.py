@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
@@ -27,6 +28,8 @@ from asyncstt.engines.registry import (
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.languages import from_iso639, to_iso639
 from asyncstt.settings import EngineSettings
+
+_SAMPLING_SEED = 0
 
 #: A slice whose loudest sample stays under -60 dBFS is silence: Whisper is not asked, since without VAD it
 #: "hears" a word or two in digital silence.
@@ -91,6 +94,9 @@ class FasterWhisperEngine:
         if chosen is not None:
             code = chosen[0]
         duration = audio.size / SAMPLE_RATE
+        # Whisper falls back to sampling at higher temperatures on hard audio; a fixed seed keeps a slice's
+        # words the same when it is recognised again (after a lost worker or a restart).
+        ctranslate2.set_random_seed(_SAMPLING_SEED)
         try:
             segments, info = self._model.transcribe(
                 audio,
