@@ -18,8 +18,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from asyncstt.settings import Settings
 
-#: The service's own inline limit; bigger files must go through a bucket.
-INLINE_LIMIT_BYTES = 60 * 1024**2
 POLL_INTERVAL_SECONDS = 0.5
 
 
@@ -126,10 +124,11 @@ def transcribe(
     console = Console(stderr=True)
     if server:
         data = request.path.read_bytes()
-        if len(data) > INLINE_LIMIT_BYTES:
+        limit = settings.limits.max_inline_bytes
+        if len(data) > limit:
             raise TranscribeError(
-                f"{request.path} is {len(data) / 1024**2:.0f} MB; inline audio is limited to 60 MB: "
-                "put it in a bucket and submit the link"
+                f"{request.path} is {len(data) / 1024**2:.0f} MB; inline audio is limited to "
+                f"{limit / 1024**2:.0f} MB: put it in a bucket and submit the link"
             )
         client = ApiClient(server, api_key)
         try:

@@ -69,6 +69,13 @@ class Harness:
         raise AssertionError(f"{operation_id} not done")
 
 
+def jfk_repeated(shared_data: Path, directory: Path, times: int) -> Path:
+    """jfk.wav said `times` times in a row, in the directory that file:// links may read."""
+    path = directory / f"jfk-x{times}.wav"
+    write_wav(path, [np.tile(read_wav_mono(shared_data / "jfk.wav"), times)], 16000)
+    return path
+
+
 @pytest.fixture
 def jfk(shared_data: Path, tmp_path: Path) -> Path:
     """jfk.wav inside the directory that file:// links may read."""
@@ -151,10 +158,9 @@ def test_standard_work_overtakes_deferred_work_submitted_before_it(
 def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
     harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
-    write_wav(tmp_path / "long.wav", [np.tile(jfk, 6)], 16000)
+    long_file = jfk_repeated(shared_data, tmp_path, 6)
     harness = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
-    operation = harness.submit(tmp_path / "long.wav")
+    operation = harness.submit(long_file)
     harness.dispatcher.start()
     harness.wait_for_stage(operation.id, "recognising")
     harness.service.cancel(CALLER, operation.id)
@@ -217,10 +223,9 @@ def test_the_sweep_purges_operations_past_their_retention(
 def test_a_stopping_dispatcher_hands_its_operation_back_for_the_next_one(
     harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
 ) -> None:
-    speech = read_wav_mono(shared_data / "jfk.wav")
-    write_wav(tmp_path / "long.wav", [np.tile(speech, 4)], 16000)
+    long_file = jfk_repeated(shared_data, tmp_path, 4)
     first = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
-    operation = first.submit(tmp_path / "long.wav")
+    operation = first.submit(long_file)
     first.dispatcher.start()
     first.wait_for_stage(operation.id, "recognising")
     first.dispatcher.stop()
