@@ -41,7 +41,10 @@ class AudioFetcher:
     """Copies an operation's audio to a local file: inline bytes from the store, links through the sources."""
 
     def __init__(
-        self, store: OperationStore, fetch_link: Callable[[str, Path, int], int], max_bytes: int
+        self,
+        store: OperationStore,
+        fetch_link: Callable[[str, Path, int, str], int],
+        max_bytes: int,
     ) -> None:
         self._store = store
         self._fetch_link = fetch_link
@@ -56,7 +59,9 @@ class AudioFetcher:
                 )
             destination.write_bytes(data)
         else:
-            self._fetch_link(operation.source_uri, destination, self._max_bytes)
+            self._fetch_link(
+                operation.source_uri, destination, self._max_bytes, operation.folder_id
+            )
 
 
 @dataclass

@@ -70,6 +70,12 @@ class NotFound(AsyncSttError):
     code = 5
 
 
+class AlreadyExists(AsyncSttError):
+    """Already exists."""
+
+    code = 6
+
+
 class PermissionDenied(AsyncSttError):
     """Permission denied."""
 

@@ -80,3 +80,12 @@ class Operation:
 
     def evolve(self, **changes: object) -> Operation:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An `Idempotency-Key` sent with a submit, and a hash of the request it came with."""
+
+    key: str
+    #: SHA-256 hex digest of the request body.
+    request_hash: str

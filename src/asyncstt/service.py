@@ -68,8 +68,8 @@ _CANCEL_ATTEMPTS = 3
 class SourceValidator(Protocol):
     """Checks an audio link at submit time (the real one is the source registry)."""
 
-    def validate(self, uri: str) -> str:
-        """The canonical form of `uri`; raises InvalidArgument when it cannot be read."""
+    def validate(self, uri: str, folder_id: str) -> str:
+        """The canonical form of `uri` sent by `folder_id`; raises InvalidArgument when it cannot be read."""
 
 
 class OperationService:
@@ -114,7 +114,7 @@ class OperationService:
                 language_candidates=candidates,
             )
         self._check_spec(checked)
-        source_uri = self._source(uri, content)
+        source_uri = self._source(uri, content, principal.folder_id)
         now = self._clock()
         operation = Operation(
             id=new_operation_id(V2_PREFIX if api is ApiVersion.V2 else V3_PREFIX),
@@ -211,12 +211,12 @@ class OperationService:
                 f"use 1 to {max_channels}"
             )
 
-    def _source(self, uri: str | None, content: bytes | None) -> str:
+    def _source(self, uri: str | None, content: bytes | None, folder_id: str) -> str:
         if content is not None and uri is None:
             self._check_inline(content)
             return INLINE_SOURCE
         if uri is not None and content is None:
-            return self._sources.validate(uri)
+            return self._sources.validate(uri, folder_id)
         raise InvalidArgument("the request needs exactly one of audio.uri and audio.content")
 
     def _check_inline(self, content: bytes) -> None:

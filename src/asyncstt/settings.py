@@ -115,6 +115,41 @@ class ExecutionSettings(BaseModel):
     """Times a failed slice is retried before the operation fails."""
     sweep_interval_seconds: float = 600.0
     """How often expired operations are purged, in seconds."""
+    deferred_deadline_seconds: float = 24 * 3600
+    """A deferred operation rises in priority as it waits, reaching standard priority after this long (24 h)."""
+    idempotency_window_seconds: float = 24 * 3600
+    """How long an `Idempotency-Key` of a submit is remembered, in seconds (24 h)."""
+
+
+class QuotaSettings(BaseModel):
+    """Request quotas per service account. Over a quota: 429 RESOURCE_EXHAUSTED with `Retry-After`."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    enabled: bool = True
+    """Count requests against the quotas below."""
+    submits_per_hour: int = 500
+    """Recognition requests (v2 and v3 submits) per hour."""
+    v2_polls_per_hour: int = 2500
+    """Operation status checks of v2 operations per hour."""
+    v3_polls_per_second: int = 5
+    """Operation status checks and result reads of v3 operations per second."""
+
+
+class IamSettings(BaseModel):
+    """Identity and access: tokens, the server key, quotas."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    secret_key: SecretStr = SecretStr("")
+    """Server key that signs IAM tokens and encrypts storage secrets. Empty: a key is generated once and kept in `data_dir/server.key`; every API process of one deployment needs the same key."""
+    token_ttl_seconds: float = 12 * 3600
+    """Lifetime of an IAM token, in seconds (12 h)."""
+    token_audiences: list[str] = Field(
+        default_factory=lambda: ["https://iam.api.cloud.yandex.net/iam/v1/tokens"]
+    )
+    """JWT audiences accepted besides this server's own token URL (clients hard-code the public one)."""
+    quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
 
 class Settings(BaseSettings):
@@ -145,6 +180,7 @@ class Settings(BaseSettings):
     file_sources: FileSourceSettings = Field(default_factory=FileSourceSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
+    iam: IamSettings = Field(default_factory=IamSettings)
 
     @property
     def store_url(self) -> str:

@@ -29,7 +29,7 @@ class StubSources:
 
     seen: list[str] = field(default_factory=list)
 
-    def validate(self, uri: str) -> str:
+    def validate(self, uri: str, folder_id: str) -> str:
         if not uri.startswith("s3://"):
             raise InvalidArgument(f"links like {uri} are not supported")
         self.seen.append(uri)

@@ -28,13 +28,13 @@ class SourceRegistry:
             HttpSource(settings.http_sources),
         ]
 
-    def validate(self, uri: str) -> str:
-        """Check `uri` at submit time; returns the canonical link that `fetch` takes."""
+    def validate(self, uri: str, folder_id: str) -> str:
+        """Check `uri` of a request from `folder_id` at submit time; returns the canonical link `fetch` takes."""
         link = uri.strip()
         return self._source_for(link).validate(link)
 
-    def fetch(self, uri: str, destination: Path, max_bytes: int) -> int:
-        """Download `uri` to `destination` and return its size in bytes.
+    def fetch(self, uri: str, destination: Path, max_bytes: int, folder_id: str) -> int:
+        """Download `uri` for an operation of `folder_id` to `destination` and return its size in bytes.
 
         The bytes go to a temporary file next to `destination` that is renamed into place only when
         complete, so a broken or refused download never leaves a file that looks whole.

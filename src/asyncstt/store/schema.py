@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 #: Constraint names are spelled out so that migrations can refer to them on every backend.
@@ -105,6 +106,41 @@ operation_audio = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+folders = Table(
+    "folders",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+service_accounts = Table(
+    "service_accounts",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("folder_id", String(100), ForeignKey("folders.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("folder_id", "name"),
+)
+
+#: A role held by a service account on a folder (its own or another).
+role_bindings = Table(
+    "role_bindings",
+    metadata,
+    Column(
+        "folder_id", String(100), ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column(
+        "service_account_id",
+        String(100),
+        ForeignKey("service_accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(100), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -115,4 +151,94 @@ api_keys = Table(
     Column("secret_hash", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked", Boolean, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("description", Text, nullable=False, server_default=""),
+)
+
+#: RSA public keys of service accounts, for the JWT → IAM token exchange. Private keys are never stored.
+authorized_keys = Table(
+    "authorized_keys",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column(
+        "service_account_id",
+        String(100),
+        ForeignKey("service_accounts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("public_key_pem", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+#: Object-storage credentials of a folder; the secret is encrypted with the server key.
+storage_credentials = Table(
+    "storage_credentials",
+    metadata,
+    Column(
+        "folder_id", String(100), ForeignKey("folders.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("endpoint_url", Text, nullable=False),
+    Column("region", String(100), nullable=False),
+    Column("access_key_id", Text, nullable=False),
+    Column("encrypted_secret", LargeBinary, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: Every credential change and every denied request; never a secret.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    #: Who: a service account id, `cli` for the admin command, or `anonymous`.
+    Column("actor", String(200), nullable=False),
+    #: What, e.g. `api_key.create`, `request.denied`.
+    Column("action", String(100), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)
+
+#: Fixed-window request counters; one row per subject, quota and window, updated atomically.
+quota_counters = Table(
+    "quota_counters",
+    metadata,
+    Column("subject", String(200), primary_key=True),
+    Column("quota", String(50), primary_key=True),
+    Column("window_start", UtcDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)
+
+#: A finished slice of a running operation, so that a re-claimed operation does not recognise it again.
+slice_results = Table(
+    "slice_results",
+    metadata,
+    Column(
+        "operation_id",
+        String(50),
+        ForeignKey("operations.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    #: Identifies the slicing plan (audio facts + cut points): results of another plan are not reused.
+    Column("plan", String(64), primary_key=True),
+    Column("slice_index", Integer, primary_key=True),
+    #: zlib of the slice result's JSON.
+    Column("result", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: `Idempotency-Key` of a submit: the same key and body within the window return the same operation.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("folder_id", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    #: SHA-256 of the request body: the same key with another body is refused.
+    Column("request_hash", String(64), nullable=False),
+    Column("operation_id", String(50), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )

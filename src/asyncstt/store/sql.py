@@ -224,6 +224,16 @@ class SqlStore:
                 self._engine.dispose()
                 raise
 
+    @property
+    def engine(self) -> Engine:
+        """For reads; other stores on the same database (identity) share it."""
+        return self._engine
+
+    @property
+    def writer(self) -> Engine:
+        """For transactions that write: on SQLite they take the write lock at BEGIN (see the module docstring)."""
+        return self._writer
+
     def create(self, operation: Operation, inline_audio: bytes | None = None) -> None:
         try:
             with self._writer.begin() as connection:

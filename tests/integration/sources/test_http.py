@@ -218,8 +218,8 @@ def test_registry_keeps_plain_links_and_leaves_no_partial_file(
             )
         )
     )
-    link = registry.validate(server.url("/stream.wav?bytes=100000"))
+    link = registry.validate(server.url("/stream.wav?bytes=100000"), "b1gfolder")
     with pytest.raises(InvalidArgument):
-        registry.fetch(link, tmp_path / "cache" / "audio", 1000)
+        registry.fetch(link, tmp_path / "cache" / "audio", 1000, "b1gfolder")
     assert list((tmp_path / "cache").iterdir()) == []
-    assert registry.fetch(link, tmp_path / "cache" / "audio", 10**6) == 100000
+    assert registry.fetch(link, tmp_path / "cache" / "audio", 10**6, "b1gfolder") == 100000

@@ -143,13 +143,16 @@ def test_registry_downloads_a_presigned_link_atomically(
     s3_server: S3Server, bucket: str, shared_data: Path, tmp_path: Path
 ) -> None:
     registry = SourceRegistry(Settings(storage=s3_server.storage_settings()))
-    canonical = registry.validate(s3_server.presigned_get(bucket, KEY))
+    canonical = registry.validate(s3_server.presigned_get(bucket, KEY), "b1gfolder")
     assert canonical == f"s3://{bucket}/{KEY}"
     destination = tmp_path / "op" / "audio.wav"
-    assert registry.fetch(canonical, destination, 10**9) == (shared_data / "jfk.wav").stat().st_size
+    assert (
+        registry.fetch(canonical, destination, 10**9, "b1gfolder")
+        == (shared_data / "jfk.wav").stat().st_size
+    )
     assert [p.name for p in destination.parent.iterdir()] == ["audio.wav"]
     with pytest.raises(InvalidArgument):
-        registry.fetch(canonical, tmp_path / "op" / "small.wav", 1000)
+        registry.fetch(canonical, tmp_path / "op" / "small.wav", 1000, "b1gfolder")
     assert [p.name for p in destination.parent.iterdir()] == ["audio.wav"]
 
 

@@ -31,7 +31,7 @@ class StubSources:
 
     failures: dict[str, Exception] = field(default_factory=dict)
 
-    def validate(self, uri: str) -> str:
+    def validate(self, uri: str, folder_id: str) -> str:
         if uri in self.failures:
             raise self.failures[uri]
         if not uri.startswith(("s3://", "https://")):

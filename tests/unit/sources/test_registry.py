@@ -8,6 +8,8 @@ from asyncstt.errors import InvalidArgument, NotFound
 from asyncstt.settings import FileSourceSettings, HttpSourceSettings, Settings, StorageSettings
 from asyncstt.sources.registry import SourceRegistry
 
+FOLDER = "b1gfolder"
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
@@ -43,11 +45,14 @@ def registry(root: Path) -> SourceRegistry:
 def test_links_are_routed_and_canonicalised(
     registry: SourceRegistry, uri: str, canonical: str
 ) -> None:
-    assert registry.validate(uri) == canonical
+    assert registry.validate(uri, FOLDER) == canonical
 
 
 def test_file_links_come_back_resolved(registry: SourceRegistry, root: Path) -> None:
-    assert registry.validate(f"file://{root}/./call.wav") == (root / "call.wav").resolve().as_uri()
+    assert (
+        registry.validate(f"file://{root}/./call.wav", FOLDER)
+        == (root / "call.wav").resolve().as_uri()
+    )
 
 
 @pytest.mark.parametrize(
@@ -55,7 +60,7 @@ def test_file_links_come_back_resolved(registry: SourceRegistry, root: Path) -> 
 )
 def test_unknown_schemes_list_what_is_supported(registry: SourceRegistry, uri: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        registry.validate(uri)
+        registry.validate(uri, FOLDER)
     message = caught.value.message
     assert uri.split(":", 1)[0] in message
     for scheme in ("s3://", "https://", "http://", "file://"):
@@ -64,14 +69,14 @@ def test_unknown_schemes_list_what_is_supported(registry: SourceRegistry, uri: s
 
 def test_links_without_a_scheme_are_refused(registry: SourceRegistry) -> None:
     with pytest.raises(InvalidArgument, match="without a scheme"):
-        registry.validate("calls/a.wav")
+        registry.validate("calls/a.wav", FOLDER)
     with pytest.raises(InvalidArgument, match="empty"):
-        registry.validate("   ")
+        registry.validate("   ", FOLDER)
 
 
 def test_other_http_hosts_are_refused(registry: SourceRegistry) -> None:
     with pytest.raises(InvalidArgument, match=r"example\.org.*allowed_hosts"):
-        registry.validate("https://example.org/a.wav")
+        registry.validate("https://example.org/a.wav", FOLDER)
 
 
 def test_storage_aliases_are_plain_links_when_no_storage_is_configured() -> None:
@@ -79,18 +84,18 @@ def test_storage_aliases_are_plain_links_when_no_storage_is_configured() -> None
     with pytest.raises(
         InvalidArgument, match=r"storage\.endpoint_url.*http_sources\.allowed_hosts"
     ):
-        registry.validate("https://storage.yandexcloud.net/calls/a.wav")
+        registry.validate("https://storage.yandexcloud.net/calls/a.wav", FOLDER)
     with pytest.raises(InvalidArgument, match=r"storage\.endpoint_url"):
-        registry.validate("s3://calls/a.wav")
+        registry.validate("s3://calls/a.wav", FOLDER)
     with pytest.raises(InvalidArgument, match=r"file_sources\.root"):
-        registry.validate("file:///tmp/a.wav")
+        registry.validate("file:///tmp/a.wav", FOLDER)
 
 
 def test_fetch_renames_a_complete_download_into_place(
     registry: SourceRegistry, root: Path, tmp_path: Path
 ) -> None:
     destination = tmp_path / "cache" / "op1" / "audio"
-    assert registry.fetch((root / "call.wav").as_uri(), destination, 1000) == 100
+    assert registry.fetch((root / "call.wav").as_uri(), destination, 1000, FOLDER) == 100
     assert destination.read_bytes() == (root / "call.wav").read_bytes()
     assert sorted(p.name for p in destination.parent.iterdir()) == ["audio"]
 
@@ -100,9 +105,9 @@ def test_a_refused_download_leaves_nothing_behind(
 ) -> None:
     destination = tmp_path / "cache" / "audio"
     with pytest.raises(InvalidArgument, match="the limit is 99 bytes"):
-        registry.fetch((root / "call.wav").as_uri(), destination, 99)
+        registry.fetch((root / "call.wav").as_uri(), destination, 99, FOLDER)
     with pytest.raises(NotFound):
-        registry.fetch((root / "gone.wav").as_uri(), destination, 99)
+        registry.fetch((root / "gone.wav").as_uri(), destination, 99, FOLDER)
     assert list(destination.parent.iterdir()) == []
 
 
@@ -112,5 +117,5 @@ def test_a_failed_download_keeps_an_earlier_complete_copy(
     destination = tmp_path / "audio"
     destination.write_bytes(b"earlier")
     with pytest.raises(InvalidArgument):
-        registry.fetch((root / "call.wav").as_uri(), destination, 10)
+        registry.fetch((root / "call.wav").as_uri(), destination, 10, FOLDER)
     assert destination.read_bytes() == b"earlier"

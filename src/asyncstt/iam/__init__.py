@@ -1,0 +1,1 @@
+"""Identity and access: folders, service accounts, roles, credentials, quotas, audit."""
