@@ -18,6 +18,7 @@ from asyncstt.engines.registry import describe_engine
 from asyncstt.executor.base import Executor
 from asyncstt.executor.dask import DaskExecutor
 from asyncstt.http.app import create_app
+from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
 from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
@@ -36,6 +37,7 @@ class Components:
     authenticator: Authenticator
     dispatcher: Dispatcher
     executor: Executor
+    metrics: Metrics
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -53,7 +55,8 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     executor = executor or DaskExecutor(settings.execution, settings.engine)
     fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
     dispatcher = Dispatcher(store, executor, fetcher, settings)
-    return Components(store, service, authenticator, dispatcher, executor)
+    metrics = Metrics()
+    return Components(store, service, authenticator, dispatcher, executor, metrics)
 
 
 class Server(AbstractContextManager["Server"]):
@@ -66,7 +69,9 @@ class Server(AbstractContextManager["Server"]):
     def __init__(self, settings: Settings, components: Components | None = None) -> None:
         self.settings = settings
         self.components = components or build(settings)
-        app = create_app(self.components.service, self.components.authenticator)
+        app = create_app(
+            self.components.service, self.components.authenticator, self.components.metrics
+        )
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="warning", access_log=False
         )

@@ -8,10 +8,14 @@ from asyncstt import __version__
 from asyncstt.auth import Authenticator
 from asyncstt.http.errors import install_error_handling
 from asyncstt.http.routes import health, operations, v2, v3
+from asyncstt.http.routes import metrics as metrics_route
+from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
 
 
-def create_app(service: OperationService, authenticator: Authenticator) -> FastAPI:
+def create_app(
+    service: OperationService, authenticator: Authenticator, metrics: Metrics | None = None
+) -> FastAPI:
     """A FastAPI app serving every REST path on one listener, whatever the Host header says."""
     app = FastAPI(
         title="asyncstt",
@@ -20,10 +24,12 @@ def create_app(service: OperationService, authenticator: Authenticator) -> FastA
     )
     app.state.service = service
     app.state.authenticator = authenticator
+    app.state.metrics = metrics or Metrics()
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
     install_error_handling(app)
     app.include_router(v2.router)
     app.include_router(v3.router)
     app.include_router(operations.router)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     return app
