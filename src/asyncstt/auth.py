@@ -1,4 +1,4 @@
-"""Who is calling: API keys today, and the seam (`Principal`, `Authenticator`) for full IAM later.
+"""Who is calling and where it may act: API keys and IAM tokens, folder roles, and the audit of refusals.
 
 An API key is shown to its owner once, as `AQVN<key id>.<secret>`. The store keeps the key id and a SHA-256
 hash of the secret; the secret is 256 random bits, so a plain hash is as strong as a slow one would be.
@@ -9,17 +9,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
-from asyncstt.errors import PermissionDenied, Unauthenticated
+from asyncstt.clock import utcnow
+from asyncstt.errors import AsyncSttError, InvalidArgument, PermissionDenied, Unauthenticated
+from asyncstt.iam.audit import ANONYMOUS_ACTOR, Auditor
+from asyncstt.iam.records import (
+    RECOGNITION_ROLES,
+    ROLE_STT_USER,
+    ApiKeyRecord,
+    Folder,
+    RoleBinding,
+    ServiceAccount,
+)
+from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.store import IdentityStore
+from asyncstt.iam.tokens import TOKEN_PREFIX, TokenService
 from asyncstt.ids import new_instance_id
-from asyncstt.store.base import ApiKeyRecord
+from asyncstt.settings import IamSettings
 
 API_KEY_PREFIX = "AQVN"
-_SCHEMES = frozenset({"api-key", "bearer"})
-_INVALID_KEY = "the API key is invalid"
+_API_KEY_SCHEME = "api-key"
+_BEARER_SCHEME = "bearer"
+_INVALID_KEY = "the API key is invalid, revoked or expired"
+_MISSING = "missing Authorization header; send 'Api-Key <API key>' or 'Bearer <IAM token>'"
+#: google.rpc codes of refusals that are written to the audit log, with the outcome recorded for each.
+DENIAL_OUTCOMES = {16: "unauthenticated", 7: "permission_denied", 8: "resource_exhausted"}
+DENIED_ACTION = "request.denied"
 
 
 @dataclass(frozen=True)
@@ -34,83 +52,165 @@ class Principal:
 ANONYMOUS = Principal(folder_id="default", service_account_id="anonymous")
 
 
-class ApiKeyStore(Protocol):
-    """The part of the store that keeps API keys."""
-
-    def add_api_key(self, record: ApiKeyRecord) -> None: ...
-
-    def find_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
-
-
 def create_api_key(
-    store: ApiKeyStore, folder_id: str, service_account_id: str, now: datetime
+    identity: IdentityStore,
+    folder_id: str,
+    service_account_id: str,
+    now: datetime,
+    expires_at: datetime | None = None,
+    description: str = "",
 ) -> tuple[ApiKeyRecord, str]:
-    """Create and store a key for a service account; returns the record and the key, shown only once."""
+    """Create and store a key for a service account; returns the record and the key, shown only once.
+
+    A folder or account that does not exist yet is created, the account with the recognition role on its
+    folder, so that one command gives a working key (`asyncstt keys create`, `asyncstt transcribe`).
+    """
+    account = identity.get_service_account(service_account_id)
+    if account is None:
+        if identity.get_folder(folder_id) is None:
+            identity.add_folder(Folder(folder_id, folder_id, now))
+        identity.add_service_account(
+            ServiceAccount(service_account_id, folder_id, service_account_id, now)
+        )
+        identity.bind_role(RoleBinding(folder_id, service_account_id, ROLE_STT_USER, now))
+    elif account.folder_id != folder_id:
+        raise InvalidArgument(
+            f"service account {service_account_id} belongs to folder {account.folder_id}, not {folder_id}"
+        )
     key_id = new_instance_id("aje")
     secret = secrets.token_urlsafe(32)
     record = ApiKeyRecord(
         id=key_id,
         folder_id=folder_id,
         service_account_id=service_account_id,
-        secret_hash=_hash(secret),
+        secret_hash=hash_secret(secret),
         created_at=now,
+        expires_at=expires_at,
+        description=description,
     )
-    store.add_api_key(record)
+    identity.add_api_key(record)
     return record, f"{API_KEY_PREFIX}{key_id}.{secret}"
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class Authenticator:
-    """Turns an `Authorization` header into a Principal.
+    """Turns an `Authorization` header into a Principal and decides which folder it may act in.
 
-    Accepts `Api-Key <key>` and `Bearer <key>` (scheme names compare case-insensitively, so `Api-key` works).
-    IAM tokens will be accepted under `Bearer` once IAM exists. With `required=False` a request without the
-    header is served as `ANONYMOUS`; a header that is present is still checked.
+    Accepts `Api-Key <API key>` and `Bearer <IAM token>`; an API key sent as `Bearer` works too, as it did
+    before IAM tokens existed. Scheme names compare case-insensitively, so `Api-key` works. With
+    `required=False` a request without the header is served as `ANONYMOUS` in any folder; a header that is
+    present is still checked.
     """
 
-    def __init__(self, store: ApiKeyStore, *, required: bool = True) -> None:
-        self._store = store
+    def __init__(
+        self,
+        identity: IdentityStore,
+        server_key: ServerKey,
+        settings: IamSettings,
+        auditor: Auditor,
+        *,
+        required: bool = True,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._identity = identity
+        self._auditor = auditor
         self._required = required
+        self._clock = clock
+        self.tokens = TokenService(identity, server_key, settings, clock)
 
     def authenticate(self, authorization: str | None) -> Principal:
+        """The caller in its service account's own folder."""
         if authorization is None or not authorization.strip():
             if self._required:
-                raise Unauthenticated("missing Authorization header")
+                raise Unauthenticated(_MISSING)
             return ANONYMOUS
         scheme, _, credentials = authorization.strip().partition(" ")
-        if scheme.lower() not in _SCHEMES:
-            raise Unauthenticated(
-                "the Authorization header must be 'Api-Key <key>' or 'Bearer <key>'"
-            )
-        record = self._verify(credentials.strip())
-        if record is None:
-            raise Unauthenticated(_INVALID_KEY)
-        return Principal(folder_id=record.folder_id, service_account_id=record.service_account_id)
+        credentials = credentials.strip()
+        scheme = scheme.lower()
+        if scheme == _API_KEY_SCHEME or (
+            scheme == _BEARER_SCHEME and credentials.startswith(API_KEY_PREFIX)
+        ):
+            return self._by_api_key(credentials)
+        if scheme == _BEARER_SCHEME:
+            if not credentials.startswith(TOKEN_PREFIX):
+                raise Unauthenticated("the IAM token is invalid")
+            account = self.tokens.verify(credentials)
+            return Principal(account.folder_id, account.id)
+        raise Unauthenticated(
+            "the Authorization header must be 'Api-Key <API key>' or 'Bearer <IAM token>'"
+        )
 
-    def _verify(self, key: str) -> ApiKeyRecord | None:
+    def _by_api_key(self, key: str) -> Principal:
         key_id, dot, secret = key.removeprefix(API_KEY_PREFIX).partition(".")
         if not key.startswith(API_KEY_PREFIX) or not dot or not key_id or not secret:
-            return None
-        record = self._store.find_api_key(key_id)
-        if record is None or record.revoked:
-            return None
-        return record if hmac.compare_digest(record.secret_hash, _hash(secret)) else None
+            raise Unauthenticated(_INVALID_KEY)
+        record = self._identity.find_api_key(key_id)
+        if (
+            record is None
+            or not record.usable_at(self._clock())
+            or not hmac.compare_digest(record.secret_hash, hash_secret(secret))
+        ):
+            raise Unauthenticated(_INVALID_KEY)
+        return Principal(record.folder_id, record.service_account_id)
 
+    def authorize(self, principal: Principal, folder_id: str = "") -> Principal:
+        """The caller acting in `folder_id` (empty: its own folder), which needs a recognition role there.
 
-def check_folder(principal: Principal, folder_id: str) -> None:
-    """Allow a request that names `folder_id` (empty: none named) on behalf of `principal`.
+        PermissionDenied without one. The anonymous caller of a server without authentication acts in its
+        own folder whatever it names, so examples written for the public service run unchanged.
+        """
+        if principal == ANONYMOUS:
+            return ANONYMOUS
+        folder = folder_id or principal.folder_id
+        if not self._may_recognize(principal.service_account_id, folder):
+            raise PermissionDenied(
+                f"service account {principal.service_account_id} has no role {ROLE_STT_USER} "
+                f"on folder {folder[:100]}"
+            )
+        return Principal(folder, principal.service_account_id)
 
-    A service account works in its own folder, so naming none or its own is fine, as the public service
-    documents. Naming another folder is refused with PermissionDenied: the account holds no role there (folders
-    and roles arrive with IAM), and silently working in its own folder instead would surprise the caller.
-    With authentication off the folder is ignored, so examples written for the public service run unchanged.
-    """
-    if not folder_id or principal == ANONYMOUS or folder_id == principal.folder_id:
-        return
-    raise PermissionDenied(
-        f"service account {principal.service_account_id} has no access to folder {folder_id}; "
-        "leave config.folderId out to work in the account's own folder"
-    )
+    def scopes(self, principal: Principal, folder_id: str = "") -> Iterator[Principal]:
+        """Where an existing operation of the caller may be: the named folder alone when one is named; else
+        its own folder, then every other folder where it holds a recognition role.
+
+        The others are looked up only when the caller reads on, so a poll in the own folder costs one query.
+        PermissionDenied when the caller may act in no folder at all.
+        """
+        if principal == ANONYMOUS or folder_id:
+            yield self.authorize(principal, folder_id)
+            return
+        account = principal.service_account_id
+        own = self._may_recognize(account, principal.folder_id)
+        if own:
+            yield principal
+        others = sorted(
+            {
+                binding.folder_id
+                for binding in self._identity.list_role_bindings()
+                if binding.service_account_id == account
+                and binding.role in RECOGNITION_ROLES
+                and binding.folder_id != principal.folder_id
+            }
+        )
+        if not own and not others:
+            self.authorize(principal)
+        for folder in others:
+            yield Principal(folder, account)
+
+    def _may_recognize(self, account_id: str, folder_id: str) -> bool:
+        return bool(self._identity.roles_of(account_id, folder_id) & RECOGNITION_ROLES)
+
+    def record_denial(self, principal: Principal | None, target: str, error: AsyncSttError) -> None:
+        """Write a refused request to the audit log: who, what, why; never the credential."""
+        outcome = DENIAL_OUTCOMES.get(error.code)
+        if outcome is None:
+            return
+        actor = (
+            ANONYMOUS_ACTOR
+            if principal is None or principal == ANONYMOUS
+            else principal.service_account_id
+        )
+        self._auditor.record(actor, DENIED_ACTION, target, outcome, error.message)

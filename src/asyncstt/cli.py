@@ -109,10 +109,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     from asyncstt.auth import create_api_key
     from asyncstt.clock import utcnow
     from asyncstt.server import open_store
+    from asyncstt.store.identity_sql import SqlIdentityStore
 
     store = open_store(_settings(args))
     try:
-        record, secret = create_api_key(store, args.folder, args.service_account, utcnow())
+        record, secret = create_api_key(
+            SqlIdentityStore(store), args.folder, args.service_account, utcnow()
+        )
     finally:
         store.close()
     print(

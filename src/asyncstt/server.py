@@ -18,11 +18,16 @@ from asyncstt.engines.registry import describe_engine
 from asyncstt.executor.base import Executor
 from asyncstt.executor.dask import DaskExecutor
 from asyncstt.http.app import create_app
+from asyncstt.iam.audit import Auditor
+from asyncstt.iam.quota import QuotaLimiter
+from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.tokens import TokenService
 from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
 from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.base import OperationStore
+from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,11 @@ class Components:
     dispatcher: Dispatcher
     executor: Executor
     metrics: Metrics
+    identity: SqlIdentityStore
+    server_key: ServerKey
+    auditor: Auditor
+    tokens: TokenService
+    quota: QuotaLimiter
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -51,12 +61,31 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     sources = SourceRegistry(settings)
     capabilities = describe_engine(settings.engine)
     service = OperationService(store, sources, capabilities, settings)
-    authenticator = Authenticator(store, required=settings.auth_required)
+    identity = SqlIdentityStore(store)
+    server_key = ServerKey.load(settings)
+    auditor = Auditor(identity)
+    authenticator = Authenticator(
+        identity, server_key, settings.iam, auditor, required=settings.auth_required
+    )
+    tokens = TokenService(identity, server_key, settings.iam)
+    quota = QuotaLimiter(identity, settings.iam.quotas)
     executor = executor or DaskExecutor(settings.execution, settings.engine)
     fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
     dispatcher = Dispatcher(store, executor, fetcher, settings)
     metrics = Metrics()
-    return Components(store, service, authenticator, dispatcher, executor, metrics)
+    return Components(
+        store,
+        service,
+        authenticator,
+        dispatcher,
+        executor,
+        metrics,
+        identity,
+        server_key,
+        auditor,
+        tokens,
+        quota,
+    )
 
 
 class Server(AbstractContextManager["Server"]):
@@ -70,7 +99,11 @@ class Server(AbstractContextManager["Server"]):
         self.settings = settings
         self.components = components or build(settings)
         app = create_app(
-            self.components.service, self.components.authenticator, self.components.metrics
+            self.components.service,
+            self.components.authenticator,
+            self.components.metrics,
+            quota=self.components.quota,
+            tokens=self.components.tokens,
         )
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="warning", access_log=False

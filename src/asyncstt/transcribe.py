@@ -156,7 +156,7 @@ def _transcribe_embedded(
         server = Server(settings)
         server.__enter__()
     try:
-        _, key = create_api_key(server.components.store, "default", "transcribe-cli", utcnow())
+        _, key = create_api_key(server.components.identity, "default", "transcribe-cli", utcnow())
         client = ApiClient(server.url, key)
         try:
             return client.wait(client.submit(request_body(request, uri=path.as_uri())), console)

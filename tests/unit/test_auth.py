@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,66 +10,119 @@ from asyncstt.auth import (
     API_KEY_PREFIX,
     Authenticator,
     Principal,
-    check_folder,
     create_api_key,
 )
-from asyncstt.errors import PermissionDenied, Unauthenticated
-from asyncstt.store.memory import InMemoryStore
+from asyncstt.errors import (
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+)
+from asyncstt.iam.audit import Auditor
+from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER, Folder, RoleBinding, ServiceAccount
+from asyncstt.iam.server_key import ServerKey
+from asyncstt.settings import IamSettings
+from tests.factories import ManualClock
+from tests.unit.iam.fake_identity import FakeIdentityStore
 
 NOW = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
+FOLDER = "b1gfolder"
+OTHER = "b1gother"
+ACCOUNT = "ajeservice"
 
 
 @pytest.fixture
-def store() -> InMemoryStore:
-    return InMemoryStore()
+def identity() -> FakeIdentityStore:
+    return FakeIdentityStore()
 
 
 @pytest.fixture
-def key(store: InMemoryStore) -> str:
-    return create_api_key(store, "b1gfolder", "ajeservice", NOW)[1]
+def clock() -> ManualClock:
+    return ManualClock(NOW)
 
 
-def test_created_key_is_stored_only_as_a_hash(store: InMemoryStore) -> None:
-    record, key = create_api_key(store, "b1gfolder", "ajeservice", NOW)
-    assert key.startswith(f"{API_KEY_PREFIX}{record.id}.")
-    secret = key.split(".", 1)[1]
-    assert len(secret) >= 43
-    assert store.find_api_key(record.id) == record
-    assert secret not in record.secret_hash
-    assert record.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
-    assert (record.folder_id, record.service_account_id, record.created_at) == (
-        "b1gfolder",
-        "ajeservice",
-        NOW,
+def authenticator(
+    identity: FakeIdentityStore, clock: ManualClock, *, required: bool = True
+) -> Authenticator:
+    return Authenticator(
+        identity,
+        ServerKey(b"0123456789abcdef0123"),
+        IamSettings(),
+        Auditor(identity, clock),
+        required=required,
+        clock=clock,
     )
 
 
-def test_keys_are_unique(store: InMemoryStore) -> None:
-    keys = {create_api_key(store, "f", "sa", NOW)[1] for _ in range(20)}
+@pytest.fixture
+def auth(identity: FakeIdentityStore, clock: ManualClock) -> Authenticator:
+    return authenticator(identity, clock)
+
+
+@pytest.fixture
+def key(identity: FakeIdentityStore) -> str:
+    return create_api_key(identity, FOLDER, ACCOUNT, NOW)[1]
+
+
+def test_created_key_is_stored_only_as_a_hash(identity: FakeIdentityStore) -> None:
+    record, key = create_api_key(identity, FOLDER, ACCOUNT, NOW, description="ci")
+    assert key.startswith(f"{API_KEY_PREFIX}{record.id}.")
+    secret = key.split(".", 1)[1]
+    assert len(secret) >= 43
+    assert identity.find_api_key(record.id) == record
+    assert secret not in record.secret_hash
+    assert record.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert (record.folder_id, record.service_account_id, record.created_at) == (
+        FOLDER,
+        ACCOUNT,
+        NOW,
+    )
+    assert record.description == "ci"
+
+
+def test_creating_a_key_creates_a_missing_account_with_the_recognition_role(
+    identity: FakeIdentityStore,
+) -> None:
+    create_api_key(identity, FOLDER, ACCOUNT, NOW)
+    account = identity.get_service_account(ACCOUNT)
+    assert account is not None
+    assert account.folder_id == FOLDER
+    assert identity.get_folder(FOLDER) is not None
+    assert identity.roles_of(ACCOUNT, FOLDER) == {ROLE_STT_USER}
+
+
+def test_a_key_for_an_account_of_another_folder_is_refused(identity: FakeIdentityStore) -> None:
+    create_api_key(identity, FOLDER, ACCOUNT, NOW)
+    with pytest.raises(InvalidArgument, match=f"belongs to folder {FOLDER}"):
+        create_api_key(identity, OTHER, ACCOUNT, NOW)
+
+
+def test_keys_are_unique(identity: FakeIdentityStore) -> None:
+    keys = {create_api_key(identity, "f", "sa", NOW)[1] for _ in range(20)}
     assert len(keys) == 20
 
 
 @pytest.mark.parametrize("scheme", ["Api-Key", "Api-key", "api-key", "API-KEY", "Bearer", "bearer"])
 def test_key_is_accepted_under_both_schemes_in_any_case(
-    store: InMemoryStore, key: str, scheme: str
+    auth: Authenticator, key: str, scheme: str
 ) -> None:
-    principal = Authenticator(store).authenticate(f"{scheme} {key}")
-    assert principal == Principal(folder_id="b1gfolder", service_account_id="ajeservice")
+    assert auth.authenticate(f"{scheme} {key}") == Principal(FOLDER, ACCOUNT)
 
 
-def test_surrounding_whitespace_is_tolerated(store: InMemoryStore, key: str) -> None:
-    assert Authenticator(store).authenticate(f"  Api-Key   {key} ").folder_id == "b1gfolder"
+def test_surrounding_whitespace_is_tolerated(auth: Authenticator, key: str) -> None:
+    assert auth.authenticate(f"  Api-Key   {key} ").folder_id == FOLDER
 
 
 @pytest.mark.parametrize("header", [None, "", "   "])
-def test_missing_header_is_unauthenticated(store: InMemoryStore, header: str | None) -> None:
-    with pytest.raises(Unauthenticated, match=r"^missing Authorization header$"):
-        Authenticator(store).authenticate(header)
+def test_missing_header_is_unauthenticated(auth: Authenticator, header: str | None) -> None:
+    with pytest.raises(Unauthenticated, match=r"^missing Authorization header; send 'Api-Key"):
+        auth.authenticate(header)
 
 
-def test_unknown_scheme_names_the_accepted_ones(store: InMemoryStore, key: str) -> None:
-    with pytest.raises(Unauthenticated, match="'Api-Key <key>' or 'Bearer <key>'"):
-        Authenticator(store).authenticate(f"Basic {key}")
+def test_unknown_scheme_names_the_accepted_ones(auth: Authenticator, key: str) -> None:
+    with pytest.raises(Unauthenticated, match="'Api-Key <API key>' or 'Bearer <IAM token>'"):
+        auth.authenticate(f"Basic {key}")
 
 
 def _tampered(key: str) -> list[str]:
@@ -87,40 +139,133 @@ def _tampered(key: str) -> list[str]:
     ]
 
 
-def test_wrong_or_malformed_keys_are_invalid(store: InMemoryStore, key: str) -> None:
-    authenticator = Authenticator(store)
+INVALID_KEY = r"^the API key is invalid, revoked or expired$"
+
+
+def test_wrong_or_malformed_keys_are_invalid(auth: Authenticator, key: str) -> None:
     for candidate in _tampered(key):
-        with pytest.raises(Unauthenticated, match=r"^the API key is invalid$"):
-            authenticator.authenticate(f"Api-Key {candidate}")
+        with pytest.raises(Unauthenticated, match=INVALID_KEY):
+            auth.authenticate(f"Api-Key {candidate}")
 
 
-def test_revoked_key_is_invalid(store: InMemoryStore) -> None:
-    record, key = create_api_key(store, "b1gfolder", "ajeservice", NOW)
-    store.add_api_key(replace(record, revoked=True))
-    with pytest.raises(Unauthenticated, match=r"^the API key is invalid$"):
-        Authenticator(store).authenticate(f"Api-Key {key}")
+def test_revoked_key_is_invalid(auth: Authenticator, identity: FakeIdentityStore, key: str) -> None:
+    identity.revoke_api_key(key.removeprefix(API_KEY_PREFIX).split(".")[0], NOW)
+    with pytest.raises(Unauthenticated, match=INVALID_KEY):
+        auth.authenticate(f"Api-Key {key}")
 
 
-def test_without_required_auth_a_request_without_header_is_anonymous(store: InMemoryStore) -> None:
-    assert Authenticator(store, required=False).authenticate(None) == Principal(
-        "default", "anonymous"
-    )
+def test_expired_key_is_invalid(
+    auth: Authenticator, identity: FakeIdentityStore, clock: ManualClock
+) -> None:
+    _, key = create_api_key(identity, FOLDER, ACCOUNT, NOW, expires_at=NOW + timedelta(hours=1))
+    assert auth.authenticate(f"Api-Key {key}") == Principal(FOLDER, ACCOUNT)
+    clock.advance(3600)
+    with pytest.raises(Unauthenticated, match=INVALID_KEY):
+        auth.authenticate(f"Api-Key {key}")
 
 
-def test_without_required_auth_a_bad_header_is_still_refused(store: InMemoryStore) -> None:
+def test_an_iam_token_authenticates_as_its_account(
+    auth: Authenticator, identity: FakeIdentityStore, key: str, clock: ManualClock
+) -> None:
+    token = auth.tokens.issue(ACCOUNT).iam_token
+    assert auth.authenticate(f"Bearer {token}") == Principal(FOLDER, ACCOUNT)
+    clock.advance(12 * 3600)
+    with pytest.raises(Unauthenticated, match="has expired; get a new one"):
+        auth.authenticate(f"Bearer {token}")
+
+
+@pytest.mark.parametrize("token", ["t1.garbage", "t1.", "ya29.something", "eyJhbGciOi.x.y"])
+def test_bad_bearer_tokens_are_invalid(auth: Authenticator, token: str) -> None:
+    with pytest.raises(Unauthenticated, match=r"^the IAM token is invalid$"):
+        auth.authenticate(f"Bearer {token}")
+
+
+def test_without_required_auth_a_request_without_header_is_anonymous(
+    identity: FakeIdentityStore, clock: ManualClock
+) -> None:
+    assert authenticator(identity, clock, required=False).authenticate(None) == ANONYMOUS
+
+
+def test_without_required_auth_a_bad_header_is_still_refused(
+    identity: FakeIdentityStore, clock: ManualClock
+) -> None:
     with pytest.raises(Unauthenticated):
-        Authenticator(store, required=False).authenticate("Api-Key nonsense")
+        authenticator(identity, clock, required=False).authenticate("Api-Key nonsense")
 
 
-@pytest.mark.parametrize("folder_id", ["", "b1gfolder"])
-def test_own_or_no_folder_is_allowed(folder_id: str) -> None:
-    check_folder(Principal("b1gfolder", "ajeservice"), folder_id)
+@pytest.mark.parametrize("folder_id", ["", FOLDER])
+def test_own_or_no_folder_is_allowed_with_the_role(
+    auth: Authenticator, key: str, folder_id: str
+) -> None:
+    assert auth.authorize(Principal(FOLDER, ACCOUNT), folder_id) == Principal(FOLDER, ACCOUNT)
 
 
-def test_another_folder_is_permission_denied() -> None:
-    with pytest.raises(PermissionDenied, match="has no access to folder b1gother"):
-        check_folder(Principal("b1gfolder", "ajeservice"), "b1gother")
+def test_own_folder_without_a_role_is_permission_denied(
+    auth: Authenticator, identity: FakeIdentityStore
+) -> None:
+    identity.add_service_account(ServiceAccount(ACCOUNT, FOLDER, "robot", NOW))
+    with pytest.raises(
+        PermissionDenied,
+        match=f"^service account {ACCOUNT} has no role ai.speechkit-stt.user on folder {FOLDER}$",
+    ):
+        auth.authorize(Principal(FOLDER, ACCOUNT))
 
 
-def test_anonymous_caller_folder_is_ignored() -> None:
-    check_folder(ANONYMOUS, "b1gother")
+def test_another_folder_without_a_role_is_permission_denied(auth: Authenticator, key: str) -> None:
+    with pytest.raises(
+        PermissionDenied, match=f"has no role ai.speechkit-stt.user on folder {OTHER}"
+    ):
+        auth.authorize(Principal(FOLDER, ACCOUNT), OTHER)
+
+
+def test_a_role_on_another_folder_makes_the_account_act_there(
+    auth: Authenticator, identity: FakeIdentityStore, key: str
+) -> None:
+    identity.add_folder(Folder(OTHER, "other", NOW))
+    identity.bind_role(RoleBinding(OTHER, ACCOUNT, ROLE_ADMIN, NOW))
+    assert auth.authorize(Principal(FOLDER, ACCOUNT), OTHER) == Principal(OTHER, ACCOUNT)
+
+
+def test_anonymous_caller_folder_is_ignored(auth: Authenticator) -> None:
+    assert auth.authorize(ANONYMOUS, OTHER) == ANONYMOUS
+
+
+def test_scopes_are_the_own_folder_then_the_others_with_a_role(
+    auth: Authenticator, identity: FakeIdentityStore, key: str
+) -> None:
+    identity.bind_role(RoleBinding(OTHER, ACCOUNT, ROLE_STT_USER, NOW))
+    identity.bind_role(RoleBinding("b1gthird", ACCOUNT, "viewer", NOW))
+    caller = Principal(FOLDER, ACCOUNT)
+    assert list(auth.scopes(caller)) == [caller, Principal(OTHER, ACCOUNT)]
+    assert list(auth.scopes(caller, OTHER)) == [Principal(OTHER, ACCOUNT)]
+
+
+def test_scopes_without_any_role_are_permission_denied(
+    auth: Authenticator, identity: FakeIdentityStore
+) -> None:
+    identity.add_service_account(ServiceAccount(ACCOUNT, FOLDER, "robot", NOW))
+    with pytest.raises(PermissionDenied):
+        next(auth.scopes(Principal(FOLDER, ACCOUNT)))
+
+
+def test_refusals_are_audited_without_the_credential(
+    auth: Authenticator, identity: FakeIdentityStore, key: str
+) -> None:
+    target = "POST /speech/stt/v2/longRunningRecognize"
+    auth.record_denial(None, target, Unauthenticated("the API key is invalid, revoked or expired"))
+    auth.record_denial(Principal(FOLDER, ACCOUNT), target, PermissionDenied("no role"))
+    auth.record_denial(Principal(FOLDER, ACCOUNT), target, ResourceExhausted("quota", 3))
+    auth.record_denial(Principal(FOLDER, ACCOUNT), target, NotFound("not a refusal"))
+    assert [(e.actor, e.action, e.target, e.outcome, e.detail) for e in identity.audit] == [
+        (
+            "anonymous",
+            "request.denied",
+            target,
+            "unauthenticated",
+            "the API key is invalid, revoked or expired",
+        ),
+        (ACCOUNT, "request.denied", target, "permission_denied", "no role"),
+        (ACCOUNT, "request.denied", target, "resource_exhausted", "quota"),
+    ]
+    assert all(e.at == NOW for e in identity.audit)
+    assert not any(key in repr(e) for e in identity.audit)

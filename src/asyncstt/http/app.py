@@ -7,16 +7,26 @@ from fastapi import FastAPI
 from asyncstt import __version__
 from asyncstt.auth import Authenticator
 from asyncstt.http.errors import install_error_handling
-from asyncstt.http.routes import health, operations, v2, v3
+from asyncstt.http.routes import health, iam, operations, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
+from asyncstt.iam.quota import QuotaLimiter
+from asyncstt.iam.tokens import TokenService
 from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
 
 
 def create_app(
-    service: OperationService, authenticator: Authenticator, metrics: Metrics | None = None
+    service: OperationService,
+    authenticator: Authenticator,
+    metrics: Metrics | None = None,
+    *,
+    quota: QuotaLimiter | None = None,
+    tokens: TokenService | None = None,
 ) -> FastAPI:
-    """A FastAPI app serving every REST path on one listener, whatever the Host header says."""
+    """A FastAPI app serving every REST path on one listener, whatever the Host header says.
+
+    Without `quota` no request is counted; without `tokens` the authenticator's token service issues them.
+    """
     app = FastAPI(
         title="asyncstt",
         version=__version__,
@@ -24,12 +34,15 @@ def create_app(
     )
     app.state.service = service
     app.state.authenticator = authenticator
+    app.state.quota = quota
+    app.state.tokens = tokens or authenticator.tokens
     app.state.metrics = metrics or Metrics()
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
     install_error_handling(app)
     app.include_router(v2.router)
     app.include_router(v3.router)
     app.include_router(operations.router)
+    app.include_router(iam.router)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     return app

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from asyncstt.auth import Authenticator, Principal
-from asyncstt.errors import InvalidArgument
+from asyncstt.auth import ANONYMOUS, Authenticator, Principal
+from asyncstt.errors import InvalidArgument, NotFound
+from asyncstt.iam.quota import QuotaKind, QuotaLimiter
+from asyncstt.ids import V3_PREFIX
+from asyncstt.operation import Idempotency, Operation
 from asyncstt.service import OperationService
 
 _MB = 1024**2
+#: The longest `Idempotency-Key` kept (the column's width).
+MAX_IDEMPOTENCY_KEY = 255
 
 
 def get_service(request: Request) -> OperationService:
@@ -18,11 +25,61 @@ def get_service(request: Request) -> OperationService:
     return service
 
 
-def get_principal(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Principal:
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller of one request, before it has been allowed anything.
+
+    Every route that touches operations goes through `act` (a new operation) or `find` (an existing one):
+    the folder is resolved and its role checked there, then the request's quota is spent.
+    """
+
+    principal: Principal
+    authenticator: Authenticator
+    quota: QuotaLimiter | None
+
+    def act(self, folder_id: str, kind: QuotaKind) -> Principal:
+        """The caller acting in `folder_id` (empty: its own), with one request of `kind` spent."""
+        principal = self.authenticator.authorize(self.principal, folder_id)
+        self._spend(kind)
+        return principal
+
+    def find(
+        self, service: OperationService, operation_id: str, folder_id: str, kind: QuotaKind
+    ) -> tuple[Principal, Operation]:
+        """The operation, with the caller acting in the folder that holds it.
+
+        Another folder's operation is NotFound, exactly like a missing one, so that existence does not leak.
+        """
+        scopes = self.authenticator.scopes(self.principal, folder_id)
+        first = next(scopes)
+        self._spend(kind)
+        try:
+            return first, service.get(first, operation_id)
+        except NotFound as not_found:
+            for principal in scopes:
+                try:
+                    return principal, service.get(principal, operation_id)
+                except NotFound:
+                    continue
+            raise not_found
+
+    def _spend(self, kind: QuotaKind) -> None:
+        if self.quota is not None and self.principal != ANONYMOUS:
+            self.quota.check(self.principal.service_account_id, kind)
+
+
+def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(authorization)
+    principal = authenticator.authenticate(authorization)
+    # The error handler names the caller of a refused request in the audit log.
+    request.state.principal = principal
+    quota: QuotaLimiter | None = request.app.state.quota
+    return Caller(principal, authenticator, quota)
+
+
+def poll_quota(operation_id: str) -> QuotaKind:
+    """A poll or cancel spends the quota of its operation's API version."""
+    return QuotaKind.V3_POLL if operation_id.startswith(V3_PREFIX) else QuotaKind.V2_POLL
 
 
 async def read_body(request: Request) -> bytes:
@@ -49,6 +106,24 @@ def _too_large(limit: int) -> InvalidArgument:
     )
 
 
+def get_idempotency(
+    body: Annotated[bytes, Depends(read_body)],
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Idempotency | None:
+    """The submit's `Idempotency-Key` with a hash of the body it came with; None without the header."""
+    if idempotency_key is None or not idempotency_key.strip():
+        return None
+    key = idempotency_key.strip()
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidArgument(
+            f"the Idempotency-Key header is longer than {MAX_IDEMPOTENCY_KEY} characters"
+        )
+    return Idempotency(key, hashlib.sha256(body).hexdigest())
+
+
 ServiceDep = Annotated[OperationService, Depends(get_service)]
-PrincipalDep = Annotated[Principal, Depends(get_principal)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
 BodyDep = Annotated[bytes, Depends(read_body)]
+IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
+#: `x-folder-id`: the folder a v3 or Operation API request acts in; absent: the account's own.
+FolderHeader = Annotated[str | None, Header(alias="x-folder-id")]

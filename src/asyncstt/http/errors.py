@@ -2,7 +2,8 @@
 
 Every response carries `x-request-id`; error bodies repeat it as `details[0].requestId`. An exception that is
 not an AsyncSttError is a bug: it is logged with its traceback under the request id and answered with
-500 / code 13 naming that id, so a report can be matched to the log.
+500 / code 13 naming that id, so a report can be matched to the log. Every error answer is counted in the
+metrics; refusals (401, 403, 429) are also written to the audit log.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from asyncstt.auth import Authenticator, Principal
 from asyncstt.errors import HTTP_STATUS_BY_CODE, AsyncSttError, ResourceExhausted
+from asyncstt.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +59,18 @@ def error_response(error: AsyncSttError, rid: str) -> JSONResponse:
     )
 
 
+def _count(request: Request, code: int) -> None:
+    metrics: Metrics = request.app.state.metrics
+    metrics.error(code, "request")
+
+
 async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AsyncSttError):
         raise exc
+    _count(request, exc.code)
+    authenticator: Authenticator = request.app.state.authenticator
+    principal: Principal | None = getattr(request.state, "principal", None)
+    authenticator.record_denial(principal, f"{request.method} {request.url.path}", exc)
     return error_response(exc, request_id(request))
 
 
@@ -72,6 +84,7 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     else:
         message = str(exc.detail)
     code = _CODE_BY_HTTP_STATUS.get(exc.status_code, 2 if exc.status_code < 500 else 13)
+    _count(request, code)
     rid = request_id(request)
     headers = {**(exc.headers or {}), REQUEST_ID_HEADER: rid}
     return JSONResponse(
@@ -86,6 +99,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
         f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
         for error in exc.errors()
     )
+    _count(request, 3)
     rid = request_id(request)
     return JSONResponse(
         status_body(3, f"invalid request: {problems}", rid),
@@ -97,8 +111,9 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 class RequestContextMiddleware:
     """Gives each request an id, stamps it on the response, and turns unexpected exceptions into 500s."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -131,6 +146,7 @@ class RequestContextMiddleware:
             )
             if started:
                 raise
+            self.metrics.error(13, "request")
             message = f"internal error; it was logged under error id {rid}"
             response = JSONResponse(status_body(13, message, rid), status_code=500)
             await response(scope, receive, send_with_ids)
@@ -149,4 +165,4 @@ def install_error_handling(app: FastAPI) -> None:
     app.add_exception_handler(AsyncSttError, _on_service_error)
     app.add_exception_handler(HTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

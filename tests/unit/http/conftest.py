@@ -14,15 +14,22 @@ from asyncstt.auth import Authenticator, create_api_key
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import InvalidArgument
 from asyncstt.http.app import create_app
+from asyncstt.iam.audit import Auditor
+from asyncstt.iam.quota import QuotaLimiter
+from asyncstt.iam.server_key import ServerKey
+from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
-from asyncstt.settings import Settings
+from asyncstt.settings import QuotaSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock
+from tests.unit.iam.fake_identity import FakeIdentityStore
 
 START = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 SERVICE_ACCOUNT = "ajeq7r2m5t8v1x4z6b9c"
+OTHER_ACCOUNT = "ajeother"
 FOLDER = "b1gfolder"
 OTHER_FOLDER = "b1gother"
+ENGLISH = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
 
 
 @dataclass
@@ -48,23 +55,43 @@ class Harness:
     client: TestClient
     headers: dict[str, str]
     other_headers: dict[str, str]
+    identity: FakeIdentityStore
+    authenticator: Authenticator
+    metrics: Metrics
 
 
 @pytest.fixture
 def make_harness() -> Iterator[Callable[..., Harness]]:
     clients: list[TestClient] = []
 
-    def make(*, auth_required: bool = True, **settings: Any) -> Harness:
+    def make(
+        *,
+        auth_required: bool = True,
+        quotas: QuotaSettings | None = None,
+        capabilities: EngineCapabilities = ENGLISH,
+        **settings: Any,
+    ) -> Harness:
+        """Quotas are off unless `quotas` are given, so that tests that poll often need no clock."""
         store = InMemoryStore()
+        identity = FakeIdentityStore()
         sources = StubSources()
         clock = ManualClock(START)
-        capabilities = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
         service = OperationService(store, sources, capabilities, Settings(**settings), clock)
-        app = create_app(service, Authenticator(store, required=auth_required))
+        authenticator = Authenticator(
+            identity,
+            ServerKey(b"0123456789abcdef0123"),
+            service.settings.iam,
+            Auditor(identity, clock),
+            required=auth_required,
+            clock=clock,
+        )
+        quota = QuotaLimiter(identity, quotas or QuotaSettings(enabled=False), clock)
+        metrics = Metrics()
+        app = create_app(service, authenticator, metrics, quota=quota)
         client = TestClient(app, raise_server_exceptions=False)
         clients.append(client)
-        key = create_api_key(store, FOLDER, SERVICE_ACCOUNT, START)[1]
-        other_key = create_api_key(store, OTHER_FOLDER, "ajeother", START)[1]
+        key = create_api_key(identity, FOLDER, SERVICE_ACCOUNT, START)[1]
+        other_key = create_api_key(identity, OTHER_FOLDER, OTHER_ACCOUNT, START)[1]
         return Harness(
             store,
             sources,
@@ -73,6 +100,9 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
             client,
             {"Authorization": f"Api-Key {key}"},
             {"Authorization": f"Api-Key {other_key}"},
+            identity,
+            authenticator,
+            metrics,
         )
 
     yield make

@@ -223,18 +223,25 @@ def test_own_folder_id_is_accepted(harness: Harness) -> None:
 def test_another_folder_id_is_permission_denied(harness: Harness) -> None:
     status, code, text = _status(submit(harness, request(folderId="b1gsomeoneelse")))
     assert (status, code) == (403, 7)
-    assert "has no access to folder b1gsomeoneelse" in text
+    assert (
+        text
+        == f"service account {SERVICE_ACCOUNT} has no role ai.speechkit-stt.user on folder b1gsomeoneelse"
+    )
 
 
 @pytest.mark.parametrize(
     ("authorization", "message"),
     [
-        (None, "missing Authorization header"),
-        ("Api-Key AQVNaje00000000000000000.nope", "the API key is invalid"),
-        ("Api-Key garbage", "the API key is invalid"),
+        (
+            None,
+            "missing Authorization header; send 'Api-Key <API key>' or 'Bearer <IAM token>'",
+        ),
+        ("Api-Key AQVNaje00000000000000000.nope", "the API key is invalid, revoked or expired"),
+        ("Api-Key garbage", "the API key is invalid, revoked or expired"),
+        ("Bearer t1.forged.token", "the IAM token is invalid"),
         (
             "Basic dXNlcjpwYXNz",
-            "the Authorization header must be 'Api-Key <key>' or 'Bearer <key>'",
+            "the Authorization header must be 'Api-Key <API key>' or 'Bearer <IAM token>'",
         ),
     ],
 )

@@ -2,29 +2,23 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from asyncstt.auth import Authenticator, Principal, create_api_key
+from asyncstt.auth import Principal
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo
-from asyncstt.http.app import create_app
 from asyncstt.operation import ApiVersion, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
-from asyncstt.service import OperationService
-from asyncstt.settings import LimitSettings, Settings
-from asyncstt.store.memory import InMemoryStore
+from asyncstt.settings import LimitSettings
 from asyncstt.wire.v3 import session_uuid
-from tests.factories import ManualClock, make_transcript
+from tests.factories import make_transcript
 from tests.unit.http.conftest import (
     FOLDER,
     SERVICE_ACCOUNT,
-    START,
     Harness,
-    StubSources,
 )
 
 SUBMIT = "/stt/v3/recognizeFileAsync"
@@ -254,21 +248,12 @@ def test_no_restriction_gets_the_default_language(make_harness: Any) -> None:
 
 
 @pytest.fixture
-def multilingual() -> Iterator[Harness]:
+def multilingual(make_harness: Callable[..., Harness]) -> Harness:
     """A harness whose engine knows three languages and detects among them."""
-    store = InMemoryStore()
-    clock = ManualClock(START)
     capabilities = EngineCapabilities(
         "multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True
     )
-    service = OperationService(store, StubSources(), capabilities, Settings(), clock)
-    key = create_api_key(store, FOLDER, SERVICE_ACCOUNT, START)[1]
-    with TestClient(
-        create_app(service, Authenticator(store)), raise_server_exceptions=False
-    ) as client:
-        yield Harness(
-            store, StubSources(), clock, service, client, {"Authorization": f"Api-Key {key}"}, {}
-        )
+    return make_harness(capabilities=capabilities)
 
 
 @pytest.mark.parametrize(

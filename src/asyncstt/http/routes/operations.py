@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from asyncstt.http.deps import PrincipalDep, ServiceDep
+from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep, poll_quota
 from asyncstt.wire.operation import render_operation
 
 router = APIRouter(tags=["operations"])
@@ -15,12 +15,17 @@ router = APIRouter(tags=["operations"])
 @router.get("/operations/{operation_id}:cancel", operation_id="cancelOperationByGet")
 @router.post("/operations/{operation_id}:cancel", operation_id="cancelOperation")
 def cancel_operation(
-    operation_id: str, principal: PrincipalDep, service: ServiceDep
+    operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
     """Cancel (GET as in the proto, POST as in the design guide); returns the operation as it now is."""
+    principal, _ = caller.find(service, operation_id, folder_id or "", poll_quota(operation_id))
     return JSONResponse(render_operation(service.cancel(principal, operation_id)))
 
 
 @router.get("/operations/{operation_id}", operation_id="getOperation")
-def get_operation(operation_id: str, principal: PrincipalDep, service: ServiceDep) -> JSONResponse:
-    return JSONResponse(render_operation(service.get(principal, operation_id)))
+def get_operation(
+    operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
+) -> JSONResponse:
+    """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one)."""
+    _, operation = caller.find(service, operation_id, folder_id or "", poll_quota(operation_id))
+    return JSONResponse(render_operation(operation))

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from asyncstt.errors import InvalidArgument
-from asyncstt.http.deps import BodyDep, PrincipalDep, ServiceDep
+from asyncstt.http.deps import BodyDep, CallerDep, FolderHeader, ServiceDep
+from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import render_operation
 from asyncstt.wire.v3 import parse_recognize_file_request, render_recognition, render_stream_line
@@ -24,13 +25,15 @@ OperationIdSnakeParam = Annotated[str | None, Query(alias="operation_id")]
 
 @router.post("/stt/v3/recognizeFileAsync", operation_id="recognizeFileAsync")
 def recognize_file_async(
-    principal: PrincipalDep, body: BodyDep, service: ServiceDep
+    caller: CallerDep, body: BodyDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
     """Queue a recognition and return its Operation (`STT v3 async recognition`).
 
-    The body is JSON whatever the Content-Type; the operation belongs to the caller's own folder.
+    The body is JSON whatever the Content-Type. The operation belongs to the folder named by `x-folder-id`,
+    or to the caller's own folder when none is named; the caller needs a recognition role there.
     """
     submission = parse_recognize_file_request(body)
+    principal = caller.act(folder_id or "", QuotaKind.SUBMIT)
     spec = submission.spec
     if submission.excluded_languages:
         candidates = service.languages_except(submission.excluded_languages)
@@ -43,10 +46,11 @@ def recognize_file_async(
 
 @router.get("/stt/v3/getRecognition", operation_id="getRecognition")
 def get_recognition(
-    principal: PrincipalDep,
+    caller: CallerDep,
     service: ServiceDep,
     operation_id: OperationIdParam = None,
     operation_id_snake: OperationIdSnakeParam = None,
+    folder_id: FolderHeader = None,
 ) -> StreamingResponse:
     """The results as a stream of `{"result": StreamingResponse}` lines, written as they are rendered.
 
@@ -54,6 +58,7 @@ def get_recognition(
     rather than a broken stream.
     """
     identifier = _operation_id(operation_id, operation_id_snake)
+    principal, _ = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
     transcript = service.recognition(principal, identifier)
     started = time.monotonic()
 
@@ -69,13 +74,16 @@ def get_recognition(
 
 @router.delete("/stt/v3/deleteRecognition", operation_id="deleteRecognition")
 def delete_recognition(
-    principal: PrincipalDep,
+    caller: CallerDep,
     service: ServiceDep,
     operation_id: OperationIdParam = None,
     operation_id_snake: OperationIdSnakeParam = None,
+    folder_id: FolderHeader = None,
 ) -> JSONResponse:
     """Remove the operation with its results and audio at once; a later get answers 404."""
-    service.delete(principal, _operation_id(operation_id, operation_id_snake))
+    identifier = _operation_id(operation_id, operation_id_snake)
+    principal, _ = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
+    service.delete(principal, identifier)
     return JSONResponse({})
 
 
