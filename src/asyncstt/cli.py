@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +46,7 @@ def _execution_overrides(args: argparse.Namespace, settings: Settings) -> Settin
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from asyncstt.logs import configure_logging
     from asyncstt.server import Server
 
     overrides: dict[str, object] = {}
@@ -63,9 +63,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 )
             }
         )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     server = Server(settings)
     print(
         f"asyncstt {__version__} listening on {server.url} (data dir: {settings.data_dir.resolve()})",
