@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.s3server",
     "tests.support.audio",
+    "tests.support.dask_cluster",
 ]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

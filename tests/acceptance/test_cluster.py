@@ -1,0 +1,341 @@
+"""Cluster mode under fire: API processes on one PostgreSQL, a real `dask scheduler` and `dask worker`s.
+
+Workers, API processes and the scheduler are killed while operations run; every accepted operation must still
+end SUCCEEDED exactly once, with the words an undisturbed run gives for the same audio. Each test prints how
+long recovery took. The texts are compared exactly: slices are recognised with a fixed sampling seed, so a
+re-run slice gives the same words.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import pytest
+
+from tests.acceptance.conftest import ServeProcess
+from tests.support.audio import read_wav_mono, write_wav
+from tests.support.dask_cluster import DaskCluster
+from tests.support.wer import JFK_REFERENCE, word_errors
+
+pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
+
+SLICE_SECONDS = 8.0
+#: Cut points move at most this far to find silence, so every slice but the last is 7 to 9 s long.
+SNAP_SECONDS = 1.0
+LEASE_SECONDS = 5.0
+#: Settings of every API process and worker of these tests.
+CLUSTER_ENV = {
+    "ASYNCSTT_EXECUTION__SLICE_SECONDS": str(SLICE_SECONDS),
+    "ASYNCSTT_EXECUTION__SNAP_WINDOW_SECONDS": str(SNAP_SECONDS),
+    "ASYNCSTT_EXECUTION__LEASE_SECONDS": str(LEASE_SECONDS),
+    "ASYNCSTT_EXECUTION__POLL_INTERVAL_SECONDS": "0.1",
+    # Room for the five-times jfk file of the API-kill test (55 s).
+    "ASYNCSTT_LIMITS__MAX_DURATION_SECONDS": "60",
+    # These tests poll hundreds of operations several times a second.
+    "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
+}
+SUBMIT = "/speech/stt/v2/longRunningRecognize"
+
+
+@dataclass(frozen=True)
+class Recordings:
+    """jfk once (one slice), three times (four or five slices) and five times, under one file root."""
+
+    root: Path
+    once: Path
+    thrice: Path
+    five: Path
+
+    def body(self, path: Path, inline: bool = False, model: str = "general") -> dict[str, Any]:
+        audio = (
+            {"content": base64.b64encode(path.read_bytes()).decode()}
+            if inline
+            else {"uri": path.as_uri()}
+        )
+        spec = {"languageCode": "en-US", "model": model}
+        return {"config": {"specification": spec}, "audio": audio}
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Recordings:
+    root = tmp_path_factory.mktemp("cluster-audio")
+    jfk = read_wav_mono(shared_data / "jfk.wav")
+    paths = []
+    for name, times in (("once", 1), ("thrice", 3), ("five", 5)):
+        path = root / f"jfk-{name}.wav"
+        write_wav(path, [np.tile(jfk, times)], 16000)
+        paths.append(path)
+    return Recordings(root, *paths)
+
+
+#: Text of an undisturbed operation, by audio file; filled by the first test that needs one.
+_REFERENCE: dict[Path, str] = {}
+
+
+def operation_text(operation: dict[str, Any]) -> str:
+    chunks = operation.get("response", {}).get("chunks", [])
+    return " ".join(c["alternatives"][0]["text"] for c in chunks)
+
+
+def reference_text(client: httpx.Client, recordings: Recordings, path: Path) -> str:
+    """What an undisturbed operation gives for `path`, recognised once per test session."""
+    if path not in _REFERENCE:
+        operation_id = submit(client, recordings.body(path))
+        done = wait_all(client, [operation_id], timeout=120)[operation_id]
+        assert "error" not in done, done
+        text = operation_text(done)
+        times = {recordings.once: 1, recordings.thrice: 3, recordings.five: 5}[path]
+        # A sanity bound only: the exact comparison is against this text.
+        assert word_errors(text, " ".join([JFK_REFERENCE] * times)) <= times, text
+        _REFERENCE[path] = text
+    return _REFERENCE[path]
+
+
+def submit(client: httpx.Client, body: dict[str, Any]) -> str:
+    response = client.post(SUBMIT, json=body)
+    assert response.status_code == 200, response.text
+    operation_id: str = response.json()["id"]
+    return operation_id
+
+
+def wait_all(
+    client: httpx.Client, ids: list[str], timeout: float, first_done: dict[str, float] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Poll every operation until all are done; `first_done` gets the moment each was first seen done."""
+    deadline = time.monotonic() + timeout
+    done: dict[str, dict[str, Any]] = {}
+    while len(done) < len(ids):
+        for operation_id in ids:
+            if operation_id in done:
+                continue
+            response = client.get(f"/operations/{operation_id}")
+            assert response.status_code == 200, response.text
+            body = response.json()
+            if body["done"]:
+                done[operation_id] = body
+                if first_done is not None:
+                    first_done[operation_id] = time.monotonic()
+        if len(done) < len(ids):
+            if time.monotonic() > deadline:
+                missing = [i for i in ids if i not in done]
+                raise AssertionError(
+                    f"{len(missing)} operations not done after {timeout} s: {missing}"
+                )
+            time.sleep(0.2)
+    return done
+
+
+class Database:
+    """Direct reads of the deployment's PostgreSQL store."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._dsn = url.replace("postgresql+psycopg://", "postgresql://")
+
+    def rows(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self._dsn, autocommit=True) as connection:
+            return connection.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+    def operations(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+        """(state, lease_owner, done_at, attempts, processed_seconds, total_seconds) by id."""
+        rows = self.rows(
+            "SELECT id, state, lease_owner, done_at, attempts, processed_seconds, total_seconds "
+            "FROM operations WHERE id = ANY(%s)",
+            ids,
+        )
+        return {row[0]: row[1:] for row in rows}
+
+    def checkpoints(self, operation_id: str) -> int:
+        return int(
+            self.rows("SELECT count(*) FROM slice_results WHERE operation_id = %s", operation_id)[
+                0
+            ][0]
+        )
+
+
+@dataclass
+class Fleet:
+    """The API processes of one test, on one database and one Dask scheduler; all stopped at its end."""
+
+    serve_factory: Callable[..., ServeProcess]
+    database: Database
+    dask_address: str | None
+    root: Path
+    servers: list[ServeProcess] = field(default_factory=list)
+
+    def start(
+        self, extra_env: dict[str, str] | None = None, args: list[str] | None = None
+    ) -> ServeProcess:
+        env = {**CLUSTER_ENV, "ASYNCSTT_DATABASE_URL": self.database.url, **(extra_env or {})}
+        cluster = ["--dask", self.dask_address] if self.dask_address else []
+        server = self.serve_factory(
+            extra_env=env,
+            args=["--database", self.database.url, *cluster, "--file-root", str(self.root)]
+            + (args or []),
+        )
+        self.servers.append(server)
+        return server
+
+    def logs(self) -> str:
+        return "".join(
+            s.log_path.read_text(errors="replace") for s in self.servers if s.log_path is not None
+        )
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.kill()
+
+
+@pytest.fixture
+def cluster(dask_cluster_factory: Callable[..., DaskCluster]) -> DaskCluster:
+    return dask_cluster_factory(workers=2, env=CLUSTER_ENV)
+
+
+@pytest.fixture
+def database(postgres_url: str) -> Database:
+    return Database(postgres_url)
+
+
+@pytest.fixture
+def fleet(
+    serve_factory: Callable[..., ServeProcess], database: Database, recordings: Recordings
+) -> Iterator[Callable[[DaskCluster | None], Fleet]]:
+    fleets: list[Fleet] = []
+
+    def make(cluster: DaskCluster | None) -> Fleet:
+        made = Fleet(serve_factory, database, cluster.address if cluster else None, recordings.root)
+        fleets.append(made)
+        return made
+
+    yield make
+    for made in fleets:
+        made.stop()
+
+
+def assert_succeeded_once(
+    database: Database,
+    fleet: Fleet,
+    done: dict[str, dict[str, Any]],
+    expected: dict[str, str],
+) -> None:
+    """Every operation SUCCEEDED with its expected text, was finished by exactly one dispatcher, and
+    still reads the same now as when it was first seen done."""
+    rows = database.operations(list(expected))
+    failed = {i: done[i].get("error") for i in expected if "error" in done[i]}
+    assert not failed, f"{len(failed)} operations failed: {failed}"
+    assert {i: row[0] for i, row in rows.items()} == dict.fromkeys(expected, "SUCCEEDED")
+    wrong = {i: operation_text(done[i]) for i in expected if operation_text(done[i]) != expected[i]}
+    assert not wrong, f"{len(wrong)} texts differ from an undisturbed run: {wrong}"
+    logs = fleet.logs()
+    finishes = {i: len(re.findall(rf"finished {re.escape(i)}\b", logs)) for i in expected}
+    assert set(finishes.values()) == {1}, {i: n for i, n in finishes.items() if n != 1}
+    with fleet.servers[-1].client() as client:
+        again = {i: client.get(f"/operations/{i}").json() for i in expected}
+    changed = [i for i in expected if again[i] != done[i]]
+    assert not changed, f"operations changed after they were done: {changed}"
+    assert {i: row[2] for i, row in database.operations(list(expected)).items()} == {
+        i: row[2] for i, row in rows.items()
+    }
+
+
+@dataclass
+class _Kill:
+    at: float
+    worker: int
+    key: str
+    recovered_after: float | None = None
+    final_state: str = ""
+
+
+@pytest.mark.timeout(300)
+def test_operations_survive_twenty_worker_kills(
+    cluster: DaskCluster,
+    fleet: Callable[[DaskCluster | None], Fleet],
+    database: Database,
+    recordings: Recordings,
+) -> None:
+    started = time.monotonic()
+    servers = fleet(cluster)
+    server = servers.start()
+    rng = random.Random(6)
+    with server.client() as client:
+        references = {
+            path: reference_text(client, recordings, path)
+            for path in (recordings.once, recordings.thrice)
+        }
+        plan = [recordings.thrice] * 4 + [recordings.once] * 46
+        rng.shuffle(plan)
+        expected: dict[str, str] = {}
+        for n, path in enumerate(plan):
+            operation_id = submit(
+                client, recordings.body(path, inline=path == recordings.once and n % 2 == 0)
+            )
+            expected[operation_id] = references[path]
+        print(f"\n50 operations submitted {time.monotonic() - started:.1f} s into the test")
+
+        kills: list[_Kill] = []
+        killed_keys: set[str] = set()
+        # Kills while slices run, at most 150 s of them; a worker is killed only once both are up.
+        kill_deadline = time.monotonic() + 150
+        seen_since: dict[tuple[int, str], float] = {}
+        while len(kills) < 20 and time.monotonic() < kill_deadline:
+            open_recoveries = [k for k in kills if k.recovered_after is None]
+            if open_recoveries:
+                states = cluster.task_states([k.key for k in open_recoveries])
+                for kill in open_recoveries:
+                    if states[kill.key] in ("memory", "forgotten", "erred"):
+                        kill.recovered_after = time.monotonic() - kill.at
+                        kill.final_state = states[kill.key]
+            processing = cluster.processing()
+            now = time.monotonic()
+            running = {(i, key) for i, keys in processing.items() for key in keys}
+            seen_since = {item: seen_since.get(item, now) for item in running}
+            ready = len(processing) == cluster.workers and (not kills or now - kills[-1].at > 1.0)
+            # Mid-slice: the worker has had the slice for a moment and still has it.
+            candidates = [
+                item
+                for item, since in seen_since.items()
+                if now - since >= 0.3 and item[1] not in killed_keys
+            ]
+            if ready and candidates:
+                worker, key = rng.choice(sorted(candidates))
+                cluster.kill_worker(worker)
+                kills.append(_Kill(time.monotonic(), worker, key))
+                killed_keys.add(key)
+                seen_since.clear()
+            time.sleep(0.05)
+        kill_phase = time.monotonic() - started
+        results = wait_all(
+            client, list(expected), timeout=max(30.0, 270 - (time.monotonic() - started))
+        )
+        states = cluster.task_states([k.key for k in kills if k.recovered_after is None])
+        for kill in kills:
+            if kill.recovered_after is None and states[kill.key] != "processing":
+                kill.final_state = states[kill.key]
+    for n, kill in enumerate(kills, start=1):
+        recovered = "not seen" if kill.recovered_after is None else f"{kill.recovered_after:5.1f} s"
+        print(
+            f"kill {n:2d}: worker {kill.worker}, slice {kill.key}: recovered in {recovered} ({kill.final_state})"
+        )
+    measured = [k.recovered_after for k in kills if k.recovered_after is not None]
+    if measured:
+        print(
+            f"recovery: median {sorted(measured)[len(measured) // 2]:.1f} s, max {max(measured):.1f} s"
+        )
+    print(
+        f"kills done {kill_phase:.1f} s, all 50 done {time.monotonic() - started:.1f} s into the test"
+    )
+    assert len(kills) == 20, f"only {len(kills)} kills before the operations ran out"
+    assert_succeeded_once(database, servers, results, expected)
+    attempts = [row[3] for row in database.operations(list(expected)).values()]
+    print(f"claims per operation: {dict(sorted((a, attempts.count(a)) for a in set(attempts)))}")
