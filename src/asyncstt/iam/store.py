@@ -55,6 +55,9 @@ class IdentityStore(Protocol):
     def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         """Revoke a key; False when there is no such key or it was revoked already."""
 
+    def set_api_key_expiry(self, key_id: str, expires_at: datetime | None) -> bool:
+        """Change when a key expires (key rotation with a grace period); False when there is no such key."""
+
     def add_authorized_key(self, record: AuthorizedKeyRecord) -> None: ...
 
     def find_authorized_key(self, key_id: str) -> AuthorizedKeyRecord | None: ...
