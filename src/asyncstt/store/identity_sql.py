@@ -1,0 +1,472 @@
+"""SqlIdentityStore: the identity store and quota counter on the SqlStore's database (SQLite or PostgreSQL).
+
+It shares the SqlStore's engines: reads go through `engine`, writes through `writer`, whose transactions take
+SQLite's write lock at BEGIN, so a check that a folder exists and the insert that relies on it see the same
+database. A quota count is one `INSERT … ON CONFLICT DO UPDATE … RETURNING`, atomic across processes.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy import Connection, Table, delete, exists, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from asyncstt.errors import AlreadyExists, NotFound
+from asyncstt.iam.memory import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
+from asyncstt.iam.records import (
+    ApiKeyRecord,
+    AuditEvent,
+    AuthorizedKeyRecord,
+    Folder,
+    RoleBinding,
+    ServiceAccount,
+    StorageCredentialRecord,
+)
+from asyncstt.store.schema import (
+    api_keys,
+    audit_log,
+    authorized_keys,
+    folders,
+    quota_counters,
+    role_bindings,
+    service_accounts,
+    storage_credentials,
+)
+from asyncstt.store.sql import SqlStore
+
+#: Most stale quota counters one count deletes; when there were more, the next count goes on.
+QUOTA_PRUNE_BATCH = 1000
+
+
+def _upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _folder(row: RowMapping) -> Folder:
+    return Folder(id=row["id"], name=row["name"], created_at=row["created_at"])
+
+
+def _account(row: RowMapping) -> ServiceAccount:
+    return ServiceAccount(
+        id=row["id"], folder_id=row["folder_id"], name=row["name"], created_at=row["created_at"]
+    )
+
+
+def _binding(row: RowMapping) -> RoleBinding:
+    return RoleBinding(
+        folder_id=row["folder_id"],
+        service_account_id=row["service_account_id"],
+        role=row["role"],
+        created_at=row["created_at"],
+    )
+
+
+def _api_key(row: RowMapping) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row["id"],
+        folder_id=row["folder_id"],
+        service_account_id=row["service_account_id"],
+        secret_hash=row["secret_hash"],
+        created_at=row["created_at"],
+        revoked=row["revoked"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        description=row["description"],
+    )
+
+
+def _authorized_key(row: RowMapping) -> AuthorizedKeyRecord:
+    return AuthorizedKeyRecord(
+        id=row["id"],
+        service_account_id=row["service_account_id"],
+        public_key_pem=row["public_key_pem"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _storage(row: RowMapping) -> StorageCredentialRecord:
+    return StorageCredentialRecord(
+        folder_id=row["folder_id"],
+        endpoint_url=row["endpoint_url"],
+        region=row["region"],
+        access_key_id=row["access_key_id"],
+        encrypted_secret=bytes(row["encrypted_secret"]),
+        updated_at=row["updated_at"],
+    )
+
+
+def _audit(row: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        target=row["target"],
+        outcome=row["outcome"],
+        detail=row["detail"],
+        id=row["id"],
+    )
+
+
+def _require(connection: Connection, table: Table, key: str, what: str) -> None:
+    found = connection.execute(select(exists().where(table.c.id == key))).scalar()
+    if not found:
+        raise NotFound(f"{what} {key} not found: create it first")
+
+
+class SqlIdentityStore:
+    """`IdentityStore` and `QuotaCounter` on a `SqlStore`'s database; closing the SqlStore closes it too."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self._engine = store.engine
+        self._writer = store.writer
+        self._prune_lock = threading.Lock()
+        self._pruned_at: datetime | None = None
+
+    # Folders and service accounts
+
+    def add_folder(self, folder: Folder) -> None:
+        try:
+            with self._writer.begin() as connection:
+                if connection.execute(select(exists().where(folders.c.id == folder.id))).scalar():
+                    raise AlreadyExists(f"folder {folder.id} exists already")
+                if connection.execute(
+                    select(exists().where(folders.c.name == folder.name))
+                ).scalar():
+                    raise AlreadyExists(
+                        f"a folder named {folder.name!r} exists already: choose another name"
+                    )
+                connection.execute(
+                    insert(folders).values(
+                        id=folder.id, name=folder.name, created_at=folder.created_at
+                    )
+                )
+        except IntegrityError as exc:
+            # Another PostgreSQL transaction took the id or the name after the checks.
+            raise AlreadyExists(
+                f"a folder with id {folder.id} or name {folder.name!r} exists already"
+            ) from exc
+
+    def get_folder(self, folder_id: str) -> Folder | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(folders).where(folders.c.id == folder_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _folder(row)
+
+    def find_folder_by_name(self, name: str) -> Folder | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(folders).where(folders.c.name == name))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _folder(row)
+
+    def list_folders(self) -> list[Folder]:
+        statement = select(folders).order_by(folders.c.created_at, folders.c.id)
+        with self._engine.connect() as connection:
+            return [_folder(row) for row in connection.execute(statement).mappings()]
+
+    def add_service_account(self, account: ServiceAccount) -> None:
+        named = service_accounts.c.folder_id == account.folder_id
+        try:
+            with self._writer.begin() as connection:
+                _require(connection, folders, account.folder_id, "folder")
+                if connection.execute(
+                    select(exists().where(service_accounts.c.id == account.id))
+                ).scalar():
+                    raise AlreadyExists(f"service account {account.id} exists already")
+                if connection.execute(
+                    select(exists().where(named, service_accounts.c.name == account.name))
+                ).scalar():
+                    raise AlreadyExists(
+                        f"folder {account.folder_id} has a service account named {account.name!r} "
+                        "already: choose another name"
+                    )
+                connection.execute(
+                    insert(service_accounts).values(
+                        id=account.id,
+                        folder_id=account.folder_id,
+                        name=account.name,
+                        created_at=account.created_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(
+                f"service account {account.id} or one named {account.name!r} in folder "
+                f"{account.folder_id} exists already"
+            ) from exc
+
+    def get_service_account(self, account_id: str) -> ServiceAccount | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(
+                    select(service_accounts).where(service_accounts.c.id == account_id)
+                )
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _account(row)
+
+    def list_service_accounts(self, folder_id: str | None = None) -> list[ServiceAccount]:
+        statement = select(service_accounts).order_by(
+            service_accounts.c.created_at, service_accounts.c.id
+        )
+        if folder_id is not None:
+            statement = statement.where(service_accounts.c.folder_id == folder_id)
+        with self._engine.connect() as connection:
+            return [_account(row) for row in connection.execute(statement).mappings()]
+
+    # Roles
+
+    def bind_role(self, binding: RoleBinding) -> None:
+        with self._writer.begin() as connection:
+            _require(connection, folders, binding.folder_id, "folder")
+            _require(connection, service_accounts, binding.service_account_id, "service account")
+            connection.execute(
+                _upsert(connection, role_bindings)
+                .values(
+                    folder_id=binding.folder_id,
+                    service_account_id=binding.service_account_id,
+                    role=binding.role,
+                    created_at=binding.created_at,
+                )
+                .on_conflict_do_nothing()
+            )
+
+    def unbind_role(self, folder_id: str, account_id: str, role: str) -> bool:
+        statement = delete(role_bindings).where(
+            role_bindings.c.folder_id == folder_id,
+            role_bindings.c.service_account_id == account_id,
+            role_bindings.c.role == role,
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def roles_of(self, account_id: str, folder_id: str) -> frozenset[str]:
+        statement = select(role_bindings.c.role).where(
+            role_bindings.c.folder_id == folder_id,
+            role_bindings.c.service_account_id == account_id,
+        )
+        with self._engine.connect() as connection:
+            return frozenset(connection.execute(statement).scalars())
+
+    def list_role_bindings(self, folder_id: str | None = None) -> list[RoleBinding]:
+        statement = select(role_bindings).order_by(
+            role_bindings.c.created_at,
+            role_bindings.c.folder_id,
+            role_bindings.c.service_account_id,
+            role_bindings.c.role,
+        )
+        if folder_id is not None:
+            statement = statement.where(role_bindings.c.folder_id == folder_id)
+        with self._engine.connect() as connection:
+            return [_binding(row) for row in connection.execute(statement).mappings()]
+
+    # API keys
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        try:
+            with self._writer.begin() as connection:
+                _require(connection, folders, record.folder_id, "folder")
+                _require(connection, service_accounts, record.service_account_id, "service account")
+                connection.execute(
+                    insert(api_keys).values(
+                        id=record.id,
+                        folder_id=record.folder_id,
+                        service_account_id=record.service_account_id,
+                        secret_hash=record.secret_hash,
+                        created_at=record.created_at,
+                        revoked=record.revoked,
+                        expires_at=record.expires_at,
+                        revoked_at=record.revoked_at,
+                        description=record.description,
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(f"API key {record.id} exists already") from exc
+
+    def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(api_keys).where(api_keys.c.id == key_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _api_key(row)
+
+    def list_api_keys(self, account_id: str | None = None) -> list[ApiKeyRecord]:
+        statement = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
+        if account_id is not None:
+            statement = statement.where(api_keys.c.service_account_id == account_id)
+        with self._engine.connect() as connection:
+            return [_api_key(row) for row in connection.execute(statement).mappings()]
+
+    def revoke_api_key(self, key_id: str, now: datetime) -> bool:
+        statement = (
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked.is_(False))
+            .values(revoked=True, revoked_at=now)
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    # Authorized keys
+
+    def add_authorized_key(self, record: AuthorizedKeyRecord) -> None:
+        try:
+            with self._writer.begin() as connection:
+                _require(connection, service_accounts, record.service_account_id, "service account")
+                connection.execute(
+                    insert(authorized_keys).values(
+                        id=record.id,
+                        service_account_id=record.service_account_id,
+                        public_key_pem=record.public_key_pem,
+                        created_at=record.created_at,
+                        revoked_at=record.revoked_at,
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(f"authorized key {record.id} exists already") from exc
+
+    def find_authorized_key(self, key_id: str) -> AuthorizedKeyRecord | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(select(authorized_keys).where(authorized_keys.c.id == key_id))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _authorized_key(row)
+
+    def list_authorized_keys(self, account_id: str | None = None) -> list[AuthorizedKeyRecord]:
+        statement = select(authorized_keys).order_by(
+            authorized_keys.c.created_at, authorized_keys.c.id
+        )
+        if account_id is not None:
+            statement = statement.where(authorized_keys.c.service_account_id == account_id)
+        with self._engine.connect() as connection:
+            return [_authorized_key(row) for row in connection.execute(statement).mappings()]
+
+    def revoke_authorized_key(self, key_id: str, now: datetime) -> bool:
+        statement = (
+            update(authorized_keys)
+            .where(authorized_keys.c.id == key_id, authorized_keys.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    # Storage credentials
+
+    def set_storage_credentials(self, record: StorageCredentialRecord) -> None:
+        values = {
+            "endpoint_url": record.endpoint_url,
+            "region": record.region,
+            "access_key_id": record.access_key_id,
+            "encrypted_secret": bytes(record.encrypted_secret),
+            "updated_at": record.updated_at,
+        }
+        with self._writer.begin() as connection:
+            _require(connection, folders, record.folder_id, "folder")
+            connection.execute(
+                _upsert(connection, storage_credentials)
+                .values(folder_id=record.folder_id, **values)
+                .on_conflict_do_update(
+                    index_elements=[storage_credentials.c.folder_id], set_=values
+                )
+            )
+
+    def get_storage_credentials(self, folder_id: str) -> StorageCredentialRecord | None:
+        statement = select(storage_credentials).where(storage_credentials.c.folder_id == folder_id)
+        with self._engine.connect() as connection:
+            row = connection.execute(statement).mappings().one_or_none()
+        return None if row is None else _storage(row)
+
+    def delete_storage_credentials(self, folder_id: str) -> bool:
+        statement = delete(storage_credentials).where(storage_credentials.c.folder_id == folder_id)
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    # Audit log
+
+    def append_audit(self, event: AuditEvent) -> None:
+        with self._writer.begin() as connection:
+            connection.execute(
+                insert(audit_log).values(
+                    at=event.at,
+                    actor=event.actor,
+                    action=event.action,
+                    target=event.target,
+                    outcome=event.outcome,
+                    detail=event.detail,
+                )
+            )
+
+    def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
+        statement = (
+            select(audit_log)
+            .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
+            .limit(max(limit, 0))
+        )
+        if since is not None:
+            statement = statement.where(audit_log.c.at >= since)
+        with self._engine.connect() as connection:
+            return [_audit(row) for row in connection.execute(statement).mappings()]
+
+    # Quota counters
+
+    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
+        prune = self._prune_due(now)
+        with self._writer.begin() as connection:
+            pruned = self._prune(connection, now - QUOTA_COUNTER_RETENTION) if prune else 0
+            statement = (
+                _upsert(connection, quota_counters)
+                .values(subject=subject, quota=quota, window_start=window_start, count=1)
+                .on_conflict_do_update(
+                    index_elements=[
+                        quota_counters.c.subject,
+                        quota_counters.c.quota,
+                        quota_counters.c.window_start,
+                    ],
+                    set_={"count": quota_counters.c.count + 1},
+                )
+                .returning(quota_counters.c.count)
+            )
+            count: int = connection.execute(statement).scalar_one()
+        if pruned == QUOTA_PRUNE_BATCH:
+            # More may be left: look again on the next count instead of a minute later.
+            with self._prune_lock:
+                self._pruned_at = None
+        return count
+
+    def _prune_due(self, now: datetime) -> bool:
+        with self._prune_lock:
+            if self._pruned_at is not None and now - self._pruned_at < QUOTA_PRUNE_INTERVAL:
+                return False
+            self._pruned_at = now
+            return True
+
+    @staticmethod
+    def _prune(connection: Connection, cutoff: datetime) -> int:
+        key = tuple_(
+            quota_counters.c.subject, quota_counters.c.quota, quota_counters.c.window_start
+        )
+        # SKIP LOCKED: processes pruning at the same time take different rows instead of waiting on each other
+        # (SQLite ignores it: its writers take turns anyway).
+        stale = (
+            select(quota_counters.c.subject, quota_counters.c.quota, quota_counters.c.window_start)
+            .where(quota_counters.c.window_start < cutoff)
+            .limit(QUOTA_PRUNE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        return connection.execute(delete(quota_counters).where(key.in_(stale))).rowcount
