@@ -30,7 +30,7 @@ from asyncstt.errors import (
     Unavailable,
 )
 from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
-from asyncstt.operation import INLINE_SOURCE, ApiVersion, Operation, OperationState
+from asyncstt.operation import INLINE_SOURCE, ApiVersion, Idempotency, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.settings import Settings
 from asyncstt.store.base import OperationStore
@@ -80,12 +80,17 @@ class OperationService:
         capabilities: EngineCapabilities,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        on_submit: Callable[[], None] | None = None,
     ) -> None:
+        """`on_submit` is called after a new operation is queued: a dispatcher in this process wakes up
+        for it at once instead of at its next poll."""
         self._store = store
         self._sources = sources
         self._capabilities = capabilities
         self._settings = settings
         self._clock = clock
+        self._on_submit = on_submit
 
     @property
     def settings(self) -> Settings:
@@ -99,10 +104,16 @@ class OperationService:
         uri: str | None,
         content: bytes | None,
         api: ApiVersion,
+        idempotency: Idempotency | None = None,
     ) -> Operation:
         """Check the request and queue an operation for it, owned by the principal's folder.
 
         `language_candidates` are checked like the language; a single candidate becomes the language.
+
+        With `idempotency` (an `Idempotency-Key` and the hash of the request body), a key the folder sent
+        within `execution.idempotency_window_seconds` returns the operation it created then, done or not, and
+        queues nothing; the same key with a different request hash is InvalidArgument (HTTP 400), as a client
+        reusing a key for another request has a bug to fix.
         """
         candidates = self._resolve_candidates(spec.language_candidates)
         if len(candidates) == 1 and languages.canonical(spec.language) == languages.AUTO:
@@ -126,8 +137,16 @@ class OperationService:
             created_at=now,
             modified_at=now,
         )
-        self._store.create(operation, inline_audio=content)
-        return operation
+        window = timedelta(seconds=self._settings.execution.idempotency_window_seconds)
+        created = self._store.create(
+            operation,
+            inline_audio=content,
+            idempotency=idempotency,
+            keys_expire_before=now - window,
+        )
+        if created.id == operation.id and self._on_submit is not None:
+            self._on_submit()
+        return created
 
     def resolve_language(self, requested: str) -> str:
         """The canonical code of `requested` (`""`: the default language), checked against the engine.

@@ -11,8 +11,9 @@ from tests.factories import make_operation
 def test_the_keeper_renews_while_it_runs() -> None:
     store = InMemoryStore()
     store.create(make_operation("op1"))
-    claimed = store.claim("me", 0.3, utcnow())
-    assert claimed is not None
+    claim = store.claim("me", 0.3, utcnow())
+    assert claim is not None
+    claimed = claim.operation
     assert claimed.lease_expires_at is not None
     with LeaseKeeper(store, "op1", "me", 0.3, utcnow) as keeper:
         time.sleep(0.5)

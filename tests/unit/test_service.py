@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,10 +10,10 @@ import pytest
 from asyncstt.auth import Principal
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
-from asyncstt.operation import ApiVersion, OperationState, Progress
+from asyncstt.operation import ApiVersion, Idempotency, OperationState, Progress
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.service import OperationService
-from asyncstt.settings import LimitSettings, Settings
+from asyncstt.settings import ExecutionSettings, LimitSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock
 
@@ -375,3 +376,64 @@ def test_delete_removes_operation_and_audio(
         service.get(ALICE, operation.id)
     with pytest.raises(NotFound):
         service.delete(ALICE, operation.id)
+
+
+# idempotent submit
+
+
+def _key(body: str = "body") -> Idempotency:
+    return Idempotency("4b9c-retry", hashlib.sha256(body.encode()).hexdigest())
+
+
+def test_a_retried_submit_returns_the_operation_of_the_first(
+    store: InMemoryStore, clock: ManualClock
+) -> None:
+    woken: list[None] = []
+    service = OperationService(
+        store,
+        StubSources(),
+        EN,
+        Settings(execution=ExecutionSettings(idempotency_window_seconds=3600)),
+        clock,
+        on_submit=lambda: woken.append(None),
+    )
+    first = service.submit(
+        ALICE, spec(), uri=URI, content=None, api=ApiVersion.V3, idempotency=_key()
+    )
+    clock.advance(3599)
+    assert store.claim("worker", 30, clock()) is not None
+    assert store.finish(first.id, "worker", clock(), result=Transcript())
+    again = service.submit(
+        ALICE, spec(), uri=URI, content=None, api=ApiVersion.V3, idempotency=_key()
+    )
+    assert (again.id, again.state) == (first.id, OperationState.SUCCEEDED)
+    assert len(woken) == 1, "a retry queues nothing, so nothing is woken"
+    # Another folder, or the same folder once the window has passed, gets a new operation.
+    assert (
+        service.submit(BOB, spec(), uri=URI, content=None, api=ApiVersion.V3, idempotency=_key()).id
+        != first.id
+    )
+    clock.advance(2)
+    later = service.submit(
+        ALICE, spec(), uri=URI, content=None, api=ApiVersion.V3, idempotency=_key()
+    )
+    assert later.id != first.id
+    assert later.state is OperationState.QUEUED
+    assert len(woken) == 3
+
+
+def test_a_key_sent_again_with_another_request_is_refused(service: OperationService) -> None:
+    service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2, idempotency=_key("a"))
+    with pytest.raises(InvalidArgument, match="used with a different request"):
+        service.submit(
+            ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2, idempotency=_key("b")
+        )
+
+
+def test_submits_without_a_key_are_never_merged(
+    service: OperationService, store: InMemoryStore
+) -> None:
+    first = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    second = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    assert first.id != second.id
+    assert store.get(second.id) == second

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asyncstt.errors import ErrorInfo
-from asyncstt.operation import Operation, OperationState, Progress
-from asyncstt.recognition import Transcript
-from asyncstt.store.base import ApiKeyRecord
+from asyncstt.operation import Idempotency, Operation, OperationState, Progress
+from asyncstt.recognition import Priority, Transcript
+from asyncstt.store.base import ApiKeyRecord, Claim, reused_key
+
+
+@dataclass(frozen=True)
+class _Key:
+    request_hash: str
+    operation_id: str
+    created_at: datetime
 
 
 class InMemoryStore:
@@ -17,20 +26,62 @@ class InMemoryStore:
         self._operations: dict[str, Operation] = {}
         self._audio: dict[str, bytes] = {}
         self._keys: dict[str, ApiKeyRecord] = {}
+        self._slices: dict[tuple[str, str, int], bytes] = {}
+        self._idempotency: dict[tuple[str, str], _Key] = {}
 
-    def create(self, operation: Operation, inline_audio: bytes | None = None) -> None:
+    def create(
+        self,
+        operation: Operation,
+        inline_audio: bytes | None = None,
+        idempotency: Idempotency | None = None,
+        *,
+        keys_expire_before: datetime | None = None,
+    ) -> Operation:
         with self._lock:
             if operation.id in self._operations:
                 raise ValueError(f"operation {operation.id} exists")
+            if idempotency is not None:
+                slot = (operation.folder_id, idempotency.key)
+                held = self._idempotency.get(slot)
+                holder = None if held is None else self._operations.get(held.operation_id)
+                fresh = held is not None and (
+                    keys_expire_before is None or held.created_at >= keys_expire_before
+                )
+                if held is not None and holder is not None and fresh:
+                    if held.request_hash != idempotency.request_hash:
+                        raise reused_key(idempotency.key)
+                    return holder
+                self._idempotency[slot] = _Key(
+                    idempotency.request_hash, operation.id, operation.created_at
+                )
             self._operations[operation.id] = operation
             if inline_audio is not None:
                 self._audio[operation.id] = inline_audio
+            return operation
 
     def get(self, operation_id: str) -> Operation | None:
         with self._lock:
             return self._operations.get(operation_id)
 
-    def claim(self, owner: str, lease_seconds: float, now: datetime) -> Operation | None:
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        now: datetime,
+        deferred_deadline_seconds: float | None = None,
+    ) -> Claim | None:
+        aged_before = (
+            None
+            if deferred_deadline_seconds is None
+            else now - timedelta(seconds=deferred_deadline_seconds)
+        )
+
+        def rank(op: Operation) -> tuple[int, datetime, str]:
+            urgent = op.priority is Priority.STANDARD or (
+                aged_before is not None and op.created_at <= aged_before
+            )
+            return (0 if urgent else 1, op.created_at, op.id)
+
         with self._lock:
             candidates = [
                 op
@@ -44,7 +95,7 @@ class InMemoryStore:
             ]
             if not candidates:
                 return None
-            chosen = min(candidates, key=lambda op: (-op.priority, op.created_at, op.id))
+            chosen = min(candidates, key=rank)
             claimed = chosen.evolve(
                 state=OperationState.RUNNING,
                 lease_owner=owner,
@@ -53,7 +104,7 @@ class InMemoryStore:
                 modified_at=now,
             )
             self._operations[chosen.id] = claimed
-            return claimed
+            return Claim(claimed, took_over=chosen.state is OperationState.RUNNING)
 
     def _held(self, operation_id: str, owner: str) -> Operation | None:
         op = self._operations.get(operation_id)
@@ -125,7 +176,35 @@ class InMemoryStore:
                 progress=Progress(op.progress.total_seconds, op.progress.total_seconds, "done"),
             )
             self._audio.pop(operation_id, None)
+            self._drop_slices(operation_id)
             return True
+
+    def save_slice(
+        self,
+        operation_id: str,
+        owner: str,
+        plan: str,
+        slice_index: int,
+        result: bytes,
+        now: datetime,
+    ) -> bool:
+        with self._lock:
+            if self._held(operation_id, owner) is None:
+                return False
+            self._slices.setdefault((operation_id, plan, slice_index), result)
+            return True
+
+    def saved_slices(self, operation_id: str, plan: str) -> dict[int, bytes]:
+        with self._lock:
+            return {
+                index: result
+                for (saved_id, saved_plan, index), result in self._slices.items()
+                if (saved_id, saved_plan) == (operation_id, plan)
+            }
+
+    def _drop_slices(self, operation_id: str) -> None:
+        for slot in [slot for slot in self._slices if slot[0] == operation_id]:
+            del self._slices[slot]
 
     def request_cancel(self, operation_id: str, now: datetime) -> Operation | None:
         with self._lock:
@@ -140,6 +219,7 @@ class InMemoryStore:
     def delete(self, operation_id: str) -> bool:
         with self._lock:
             self._audio.pop(operation_id, None)
+            self._drop_slices(operation_id)
             return self._operations.pop(operation_id, None) is not None
 
     def purge_finished_before(self, cutoff: datetime) -> list[str]:
@@ -152,7 +232,19 @@ class InMemoryStore:
             for operation_id in expired:
                 del self._operations[operation_id]
                 self._audio.pop(operation_id, None)
+                self._drop_slices(operation_id)
             return expired
+
+    def forget_idempotency_keys_before(self, cutoff: datetime) -> int:
+        with self._lock:
+            expired = [slot for slot, held in self._idempotency.items() if held.created_at < cutoff]
+            for slot in expired:
+                del self._idempotency[slot]
+            return len(expired)
+
+    def state_counts(self) -> dict[tuple[OperationState, Priority], int]:
+        with self._lock:
+            return dict(Counter((op.state, op.priority) for op in self._operations.values()))
 
     def inline_audio(self, operation_id: str) -> bytes | None:
         with self._lock:

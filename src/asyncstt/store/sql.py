@@ -21,10 +21,13 @@ from sqlalchemy import (
     Connection,
     Engine,
     RowMapping,
+    Table,
     and_,
+    case,
     create_engine,
     delete,
     event,
+    func,
     insert,
     not_,
     or_,
@@ -32,15 +35,22 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from asyncstt.errors import ErrorInfo, InvalidArgument
-from asyncstt.operation import ApiVersion, Operation, OperationState, Progress
-from asyncstt.recognition import RecognitionSpec, Transcript
-from asyncstt.store.base import ApiKeyRecord
-from asyncstt.store.schema import api_keys, operation_audio, operations
+from asyncstt.operation import ApiVersion, Idempotency, Operation, OperationState, Progress
+from asyncstt.recognition import Priority, RecognitionSpec, Transcript
+from asyncstt.store.base import ApiKeyRecord, Claim, reused_key
+from asyncstt.store.schema import (
+    api_keys,
+    idempotency_keys,
+    operation_audio,
+    operations,
+    slice_results,
+)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: How long a SQLite writer waits for another one to finish before giving up, in seconds.
@@ -211,6 +221,58 @@ def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
 
 
+def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
+    """Insert a row unless one with its primary key exists; True when it was inserted.
+
+    On PostgreSQL a conflicting insert of a concurrent transaction is waited for, so after False the existing
+    row is committed and visible to the next statement.
+    """
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values).on_conflict_do_nothing()
+    return connection.execute(statement).rowcount == 1
+
+
+def _read(connection: Connection, operation_id: str) -> Operation | None:
+    row = (
+        connection.execute(select(operations).where(operations.c.id == operation_id))
+        .mappings()
+        .one_or_none()
+    )
+    return None if row is None else _operation(row)
+
+
+def _take_key(
+    connection: Connection,
+    operation: Operation,
+    idempotency: Idempotency,
+    keys_expire_before: datetime | None,
+) -> Operation | None:
+    """Make `operation` the holder of the folder's key; or the operation that holds it already."""
+    slot = and_(
+        idempotency_keys.c.folder_id == operation.folder_id,
+        idempotency_keys.c.key == idempotency.key,
+    )
+    values = {
+        "request_hash": idempotency.request_hash,
+        "operation_id": operation.id,
+        "created_at": operation.created_at,
+    }
+    fresh = {"folder_id": operation.folder_id, "key": idempotency.key, **values}
+    if _insert_or_ignore(connection, idempotency_keys, fresh):
+        return None
+    held = (
+        connection.execute(select(idempotency_keys).where(slot).with_for_update()).mappings().one()
+    )
+    holder = _read(connection, held["operation_id"])
+    expired = keys_expire_before is not None and held["created_at"] < keys_expire_before
+    if holder is None or expired:
+        connection.execute(update(idempotency_keys).where(slot).values(values))
+        return None
+    if held["request_hash"] != idempotency.request_hash:
+        raise reused_key(idempotency.key)
+    return holder
+
+
 class SqlStore:
     """The `OperationStore` on a SQL database. See the module docstring for how claims stay exclusive."""
 
@@ -234,9 +296,20 @@ class SqlStore:
         """For transactions that write: on SQLite they take the write lock at BEGIN (see the module docstring)."""
         return self._writer
 
-    def create(self, operation: Operation, inline_audio: bytes | None = None) -> None:
+    def create(
+        self,
+        operation: Operation,
+        inline_audio: bytes | None = None,
+        idempotency: Idempotency | None = None,
+        *,
+        keys_expire_before: datetime | None = None,
+    ) -> Operation:
         try:
             with self._writer.begin() as connection:
+                if idempotency is not None:
+                    holder = _take_key(connection, operation, idempotency, keys_expire_before)
+                    if holder is not None:
+                        return holder
                 connection.execute(insert(operations).values(_values(operation)))
                 if inline_audio is not None:
                     connection.execute(
@@ -244,45 +317,55 @@ class SqlStore:
                     )
         except IntegrityError as exc:
             raise ValueError(f"operation {operation.id} exists") from exc
+        return operation
 
     def get(self, operation_id: str) -> Operation | None:
         with self._engine.connect() as connection:
-            row = (
-                connection.execute(select(operations).where(operations.c.id == operation_id))
-                .mappings()
-                .one_or_none()
-            )
-        return None if row is None else _operation(row)
+            return _read(connection, operation_id)
 
-    def claim(self, owner: str, lease_seconds: float, now: datetime) -> Operation | None:
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        now: datetime,
+        deferred_deadline_seconds: float | None = None,
+    ) -> Claim | None:
+        urgent = operations.c.priority == int(Priority.STANDARD)
+        if deferred_deadline_seconds is not None:
+            aged_before = now - timedelta(seconds=deferred_deadline_seconds)
+            urgent = or_(urgent, operations.c.created_at <= aged_before)
+        # Standard and aged deferred operations first, each group oldest first.
+        rank = case((urgent, 0), else_=1)
         candidate = (
-            select(operations.c.id)
+            select(operations.c.id, operations.c.state)
             .where(
                 or_(
                     operations.c.state == _QUEUED,
                     and_(operations.c.state == _RUNNING, operations.c.lease_expires_at <= now),
                 )
             )
-            .order_by(operations.c.priority.desc(), operations.c.created_at, operations.c.id)
+            .order_by(rank, operations.c.created_at, operations.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        statement = (
-            update(operations)
-            .where(operations.c.id == candidate)
-            .values(
-                state=_RUNNING,
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=operations.c.attempts + 1,
-                modified_at=now,
-            )
-            .returning(*operations.c)
         )
         with self._writer.begin() as connection:
-            row = connection.execute(statement).mappings().one_or_none()
-        return None if row is None else _operation(row)
+            chosen = connection.execute(candidate).one_or_none()
+            if chosen is None:
+                return None
+            statement = (
+                update(operations)
+                .where(operations.c.id == chosen.id)
+                .values(
+                    state=_RUNNING,
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=lease_seconds),
+                    attempts=operations.c.attempts + 1,
+                    modified_at=now,
+                )
+                .returning(*operations.c)
+            )
+            row = connection.execute(statement).mappings().one()
+        return Claim(_operation(row), took_over=chosen.state == _RUNNING)
 
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         statement = (
@@ -362,7 +445,44 @@ class SqlStore:
             connection.execute(
                 delete(operation_audio).where(operation_audio.c.operation_id == operation_id)
             )
+            connection.execute(
+                delete(slice_results).where(slice_results.c.operation_id == operation_id)
+            )
         return True
+
+    def save_slice(
+        self,
+        operation_id: str,
+        owner: str,
+        plan: str,
+        slice_index: int,
+        result: bytes,
+        now: datetime,
+    ) -> bool:
+        held = select(operations.c.id).where(operations.c.id == operation_id, _held_by(owner))
+        with self._writer.begin() as connection:
+            # FOR SHARE keeps a concurrent claim from taking the operation between the check and the insert.
+            if connection.execute(held.with_for_update(read=True)).one_or_none() is None:
+                return False
+            _insert_or_ignore(
+                connection,
+                slice_results,
+                {
+                    "operation_id": operation_id,
+                    "plan": plan,
+                    "slice_index": slice_index,
+                    "result": result,
+                    "created_at": now,
+                },
+            )
+        return True
+
+    def saved_slices(self, operation_id: str, plan: str) -> dict[int, bytes]:
+        statement = select(slice_results.c.slice_index, slice_results.c.result).where(
+            slice_results.c.operation_id == operation_id, slice_results.c.plan == plan
+        )
+        with self._engine.connect() as connection:
+            return {index: bytes(result) for index, result in connection.execute(statement)}
 
     def request_cancel(self, operation_id: str, now: datetime) -> Operation | None:
         statement = (
@@ -399,6 +519,21 @@ class SqlStore:
         )
         with self._writer.begin() as connection:
             return list(connection.execute(statement).scalars())
+
+    def forget_idempotency_keys_before(self, cutoff: datetime) -> int:
+        statement = delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff)
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount
+
+    def state_counts(self) -> dict[tuple[OperationState, Priority], int]:
+        statement = select(operations.c.state, operations.c.priority, func.count()).group_by(
+            operations.c.state, operations.c.priority
+        )
+        with self._engine.connect() as connection:
+            return {
+                (OperationState(state), Priority(priority)): count
+                for state, priority, count in connection.execute(statement)
+            }
 
     def inline_audio(self, operation_id: str) -> bytes | None:
         statement = select(operation_audio.c.data).where(

@@ -1,7 +1,9 @@
-"""Concurrent claims never hand out the same operation twice: threads and processes racing on one database."""
+"""Concurrent claims never hand out the same operation twice, and concurrent submits with one idempotency key
+make one operation: threads and processes racing on one database."""
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import threading
 import time
@@ -10,7 +12,7 @@ from queue import Empty
 
 import pytest
 
-from asyncstt.operation import OperationState
+from asyncstt.operation import Idempotency, Operation, OperationState
 from asyncstt.store.sql import SqlStore
 from tests.factories import at, make_operation
 
@@ -29,8 +31,8 @@ def _queue_operations(url: str) -> SqlStore:
 
 def _claim_until_empty(store: SqlStore, owner: str, pause: float = 0.0) -> list[str]:
     claimed = []
-    while (operation := store.claim(owner, 300, at(100))) is not None:
-        claimed.append(operation.id)
+    while (claim := store.claim(owner, 300, at(100))) is not None:
+        claimed.append(claim.operation.id)
         time.sleep(pause)
     return claimed
 
@@ -97,3 +99,34 @@ def test_two_processes_never_claim_the_same_operation(store_url: str) -> None:
     assert all(claims)
     _assert_claimed_once(store, claims)
     store.close()
+
+
+def test_threads_submitting_one_idempotency_key_make_one_operation(store_url: str) -> None:
+    stores = [SqlStore(store_url), SqlStore(store_url, migrate=False)]
+    key = Idempotency("retried-submit", hashlib.sha256(b"request").hexdigest())
+    rounds = 10
+    start = threading.Barrier(2)
+    answers: list[list[Operation]] = [[], []]
+
+    def submit(slot: int) -> None:
+        for index in range(rounds):
+            start.wait()
+            operation = make_operation(f"op{index}-{slot}", created_at=at(index))
+            # A new key per round, so that every round is a fresh race.
+            round_key = Idempotency(f"{key.key}-{index}", key.request_hash)
+            answers[slot].append(stores[slot].create(operation, idempotency=round_key))
+
+    threads = [threading.Thread(target=submit, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    for index, (first, second) in enumerate(zip(*answers, strict=True)):
+        assert first.id == second.id
+        assert first.id in (f"op{index}-0", f"op{index}-1")
+        loser = f"op{index}-1" if first.id.endswith("-0") else f"op{index}-0"
+        assert stores[0].get(loser) is None
+    assert sum(stores[0].state_counts().values()) == rounds
+    for store in stores:
+        store.close()

@@ -15,7 +15,7 @@ from sqlalchemy.exc import StatementError
 from asyncstt.errors import ErrorInfo
 from asyncstt.recognition import Transcript
 from asyncstt.store.base import ApiKeyRecord
-from asyncstt.store.schema import operation_audio, operations
+from asyncstt.store.schema import operation_audio, operations, slice_results
 from asyncstt.store.sql import SqlStore, normalise_url
 from tests.factories import at, make_operation, make_transcript
 
@@ -130,3 +130,16 @@ def test_sqlite_writes_take_the_write_lock_up_front(sqlite_url: str) -> None:
         event.remove(Engine, "before_cursor_execute", record)
         store.close()
     assert statements == ["BEGIN", "SELECT", "BEGIN IMMEDIATE", "UPDATE"]
+
+
+def test_saved_slices_go_with_a_purged_operation(store: SqlStore, raw: Engine) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    store.save_slice("op1", "w1", "plan", 0, b"slice", at(1))
+    store.save_slice("op1", "w1", "plan", 1, b"slice", at(1))
+    # Ended by another path than finish (a crash between writes leaves them): the purge still takes them.
+    with raw.begin() as connection:
+        connection.execute(operations.update().values(state="FAILED", done_at=at(2)))
+    assert store.purge_finished_before(at(3)) == ["op1"]
+    with raw.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(slice_results)).scalar() == 0

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from asyncstt.errors import ErrorInfo
-from asyncstt.operation import ApiVersion, OperationState, Progress
-from asyncstt.recognition import Transcript
+from asyncstt.errors import ErrorInfo, InvalidArgument
+from asyncstt.operation import ApiVersion, Idempotency, OperationState, Progress
+from asyncstt.recognition import Priority, Transcript
 from asyncstt.store.base import ApiKeyRecord, OperationStore
 from asyncstt.store.memory import InMemoryStore
 from asyncstt.store.sql import SqlStore
@@ -37,8 +37,8 @@ def store(request: pytest.FixtureRequest) -> Iterator[OperationStore]:
 
 def _claim_all(store: OperationStore, owner: str, now: datetime) -> list[str]:
     claimed = []
-    while (operation := store.claim(owner, 30, now)) is not None:
-        claimed.append(operation.id)
+    while (claim := store.claim(owner, 30, now)) is not None:
+        claimed.append(claim.operation.id)
     return claimed
 
 
@@ -91,8 +91,10 @@ def test_claim_on_an_empty_store_finds_nothing(store: OperationStore) -> None:
 
 def test_claim_leases_the_operation(store: OperationStore) -> None:
     store.create(make_operation("op1"))
-    claimed = store.claim("w1", 30, at(10))
-    assert claimed is not None
+    claim = store.claim("w1", 30, at(10))
+    assert claim is not None
+    assert not claim.took_over
+    claimed = claim.operation
     assert claimed.id == "op1"
     assert claimed.state is OperationState.RUNNING
     assert claimed.lease_owner == "w1"
@@ -125,8 +127,10 @@ def test_an_expired_lease_is_claimed_again(store: OperationStore) -> None:
     store.claim("w1", 30, at(0))
     assert store.claim("w2", 30, at(29)) is None
     # The lease ends at exactly 30 s: from then on it is free.
-    reclaimed = store.claim("w2", 30, at(30))
-    assert reclaimed is not None
+    claim = store.claim("w2", 30, at(30))
+    assert claim is not None
+    assert claim.took_over
+    reclaimed = claim.operation
     assert (reclaimed.lease_owner, reclaimed.attempts, reclaimed.lease_expires_at) == (
         "w2",
         2,
@@ -406,8 +410,7 @@ def test_api_keys_are_stored_and_found(store: OperationStore) -> None:
 
 def test_release_puts_a_running_operation_back_in_the_queue(store: OperationStore) -> None:
     store.create(make_operation("op1"))
-    claimed = store.claim("me", 30, at(0))
-    assert claimed is not None
+    assert store.claim("me", 30, at(0)) is not None
     assert store.set_progress("op1", "me", Progress(5.0, 10.0, "recognising"), at(1))
     assert not store.release("op1", "someone-else", at(2))
     assert store.release("op1", "me", at(3))
@@ -420,5 +423,178 @@ def test_release_puts_a_running_operation_back_in_the_queue(store: OperationStor
     assert not store.release("op1", "me", at(4))
     again = store.claim("other", 30, at(4))
     assert again is not None
-    assert again.id == "op1"
-    assert again.attempts == 2
+    assert not again.took_over
+    assert (again.operation.id, again.operation.attempts) == ("op1", 2)
+
+
+# priority aging
+
+
+def test_a_deferred_operation_ranks_as_standard_once_it_has_waited_the_deadline(
+    store: OperationStore,
+) -> None:
+    store.create(make_operation("deferred-aged", created_at=at(0), model="deferred-general"))
+    store.create(make_operation("deferred-young", created_at=at(1), model="deferred-general"))
+    store.create(make_operation("standard-a", created_at=at(-5)))
+    store.create(make_operation("standard-b", created_at=at(40)))
+    # Claimed at 100 with a 100 s deadline: only the operation created at 0 has waited long enough.
+    claimed = []
+    while (claim := store.claim("w1", 30, at(100), deferred_deadline_seconds=100)) is not None:
+        claimed.append(claim.operation.id)
+    assert claimed == ["standard-a", "deferred-aged", "standard-b", "deferred-young"]
+
+
+def test_without_a_deadline_deferred_operations_wait_for_standard_ones(
+    store: OperationStore,
+) -> None:
+    store.create(make_operation("deferred", created_at=at(0), model="deferred-general"))
+    store.create(make_operation("standard", created_at=at(10**6)))
+    assert _claim_all(store, "w1", at(10**7)) == ["standard", "deferred"]
+
+
+# slice checkpoints
+
+
+def test_slices_are_saved_only_by_the_lease_holder(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    assert not store.save_slice("op1", "w1", "plan-a", 0, b"queued", at(0))
+    store.claim("w1", 30, at(0))
+    assert store.save_slice("op1", "w1", "plan-a", 0, b"first", at(1))
+    assert not store.save_slice("op1", "w2", "plan-a", 1, b"intruder", at(1))
+    assert not store.save_slice("missing", "w1", "plan-a", 0, b"nowhere", at(1))
+    assert store.saved_slices("op1", "plan-a") == {0: b"first"}
+
+
+def test_saving_a_slice_twice_keeps_the_first_result(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.claim("w1", 30, at(0))
+    assert store.save_slice("op1", "w1", "plan-a", 2, b"first", at(1))
+    assert store.save_slice("op1", "w1", "plan-a", 2, b"second", at(2))
+    assert store.save_slice("op1", "w1", "plan-b", 2, b"other plan", at(2))
+    assert store.saved_slices("op1", "plan-a") == {2: b"first"}
+    assert store.saved_slices("op1", "plan-b") == {2: b"other plan"}
+    assert store.saved_slices("op1", "plan-c") == {}
+
+
+def test_saved_slices_survive_a_hand_back_and_an_expired_lease(store: OperationStore) -> None:
+    store.create(make_operation("op1"))
+    store.create(make_operation("op2", created_at=at(1)))
+    payload = bytes(range(256)) * 64
+    store.claim("w1", 30, at(0))
+    assert store.save_slice("op1", "w1", "p", 0, payload, at(1))
+    assert store.release("op1", "w1", at(2))
+    assert store.saved_slices("op1", "p") == {0: payload}
+    store.claim("w2", 30, at(3))
+    assert store.save_slice("op1", "w2", "p", 1, b"second", at(4))
+    # w2 dies; w3 takes the operation over when the lease runs out and finds both slices.
+    took_over = store.claim("w3", 30, at(100))
+    assert took_over is not None
+    assert (took_over.operation.id, took_over.took_over) == ("op1", True)
+    assert not store.save_slice("op1", "w2", "p", 2, b"too late", at(101))
+    assert store.saved_slices("op1", "p") == {0: payload, 1: b"second"}
+
+
+def test_saved_slices_go_when_the_operation_ends_or_is_deleted(store: OperationStore) -> None:
+    for operation_id in ("op1", "op2", "op3"):
+        store.create(make_operation(operation_id))
+        store.claim("w1", 30, at(0))
+        assert store.save_slice(operation_id, "w1", "p", 0, b"slice", at(1))
+    assert store.finish("op1", "w1", at(2), result=Transcript())
+    assert store.finish("op2", "w1", at(2), error=CANCELLED)
+    assert store.delete("op3")
+    assert [store.saved_slices(op, "p") for op in ("op1", "op2", "op3")] == [{}, {}, {}]
+
+
+# idempotency keys
+
+
+def _key(key: str = "key-1", body: bytes = b"body") -> Idempotency:
+    return Idempotency(key, hashlib.sha256(body).hexdigest())
+
+
+def test_the_same_key_and_request_return_the_first_operation(store: OperationStore) -> None:
+    first = make_operation("op1")
+    assert store.create(first, inline_audio=b"audio", idempotency=_key()) == first
+    again = store.create(
+        make_operation("op2", created_at=at(5)), inline_audio=b"audio", idempotency=_key()
+    )
+    assert again == first
+    assert store.get("op2") is None
+    assert store.inline_audio("op2") is None
+    # Even once the first one is done, it is the answer.
+    store.claim("w1", 30, at(6))
+    store.finish("op1", "w1", at(7), result=Transcript())
+    done = store.create(make_operation("op3", created_at=at(8)), idempotency=_key())
+    assert (done.id, done.state) == ("op1", OperationState.SUCCEEDED)
+    assert store.get("op3") is None
+
+
+def test_the_same_key_with_another_request_is_refused(store: OperationStore) -> None:
+    store.create(make_operation("op1"), idempotency=_key(body=b"one"))
+    with pytest.raises(InvalidArgument, match="Idempotency-Key key-1 was used with a different"):
+        store.create(make_operation("op2"), idempotency=_key(body=b"two"))
+    assert store.get("op2") is None
+
+
+def test_keys_belong_to_a_folder(store: OperationStore) -> None:
+    store.create(make_operation("op1"), idempotency=_key())
+    other = make_operation("op2", folder_id="b1gother")
+    assert store.create(other, idempotency=_key()) == other
+    assert store.create(make_operation("op3"), idempotency=_key("key-2")).id == "op3"
+
+
+def test_an_expired_key_or_a_deleted_operation_frees_the_key(store: OperationStore) -> None:
+    store.create(make_operation("op1", created_at=at(0)), idempotency=_key())
+    # Remembered at 0; a key is forgotten when remembered before the cutoff.
+    held = store.create(
+        make_operation("op2", created_at=at(50)), idempotency=_key(), keys_expire_before=at(0)
+    )
+    assert held.id == "op1"
+    fresh = store.create(
+        make_operation("op3", created_at=at(60)),
+        idempotency=_key(body=b"another body is fine now"),
+        keys_expire_before=at(1),
+    )
+    assert fresh.id == "op3"
+    assert (
+        store.create(
+            make_operation("op4", created_at=at(61)),
+            idempotency=_key(body=b"another body is fine now"),
+        ).id
+        == "op3"
+    )
+    store.delete("op3")
+    assert store.create(make_operation("op5", created_at=at(62)), idempotency=_key()).id == "op5"
+
+
+def test_forgetting_keys_before_a_cutoff(store: OperationStore) -> None:
+    for index in range(3):
+        store.create(
+            make_operation(f"op{index}", created_at=at(index)), idempotency=_key(str(index))
+        )
+    assert store.forget_idempotency_keys_before(at(2)) == 2
+    assert store.forget_idempotency_keys_before(at(2)) == 0
+    assert store.create(make_operation("op9", created_at=at(9)), idempotency=_key("0")).id == "op9"
+    assert store.create(make_operation("op8", created_at=at(9)), idempotency=_key("2")).id == "op2"
+
+
+# state counts
+
+
+def test_state_counts_by_state_and_priority(store: OperationStore) -> None:
+    assert store.state_counts() == {}
+    for index in range(3):
+        store.create(make_operation(f"std{index}", created_at=at(index)))
+    for index in range(2):
+        store.create(
+            make_operation(f"def{index}", created_at=at(10 + index), model="deferred-general")
+        )
+    store.claim("w1", 30, at(20))
+    store.claim("w1", 30, at(20))
+    store.finish("std0", "w1", at(21), result=Transcript())
+    assert store.state_counts() == {
+        (OperationState.SUCCEEDED, Priority.STANDARD): 1,
+        (OperationState.RUNNING, Priority.STANDARD): 1,
+        (OperationState.QUEUED, Priority.STANDARD): 1,
+        (OperationState.QUEUED, Priority.DEFERRED): 2,
+    }

@@ -17,8 +17,8 @@ def test_threads_claiming_together_never_share_an_operation() -> None:
 
     def work(slot: int) -> None:
         start.wait()
-        while (operation := store.claim(f"w{slot}", 30, T0)) is not None:
-            claims[slot].append(operation.id)
+        while (claim := store.claim(f"w{slot}", 30, T0)) is not None:
+            claims[slot].append(claim.operation.id)
 
     threads = [threading.Thread(target=work, args=(slot,)) for slot in range(2)]
     for thread in threads:
