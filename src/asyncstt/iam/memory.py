@@ -165,6 +165,14 @@ class InMemoryIdentityStore:
             self._api_keys[key_id] = replace(record, revoked=True, revoked_at=_utc(now))
             return True
 
+    def set_api_key_expiry(self, key_id: str, expires_at: datetime | None) -> bool:
+        with self._lock:
+            record = self._api_keys.get(key_id)
+            if record is None:
+                return False
+            self._api_keys[key_id] = replace(record, expires_at=_utc_or_none(expires_at))
+            return True
+
     # Authorized keys
 
     def add_authorized_key(self, record: AuthorizedKeyRecord) -> None:

@@ -321,6 +321,11 @@ class SqlIdentityStore:
         with self._writer.begin() as connection:
             return connection.execute(statement).rowcount == 1
 
+    def set_api_key_expiry(self, key_id: str, expires_at: datetime | None) -> bool:
+        statement = update(api_keys).where(api_keys.c.id == key_id).values(expires_at=expires_at)
+        with self._writer.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
     # Authorized keys
 
     def add_authorized_key(self, record: AuthorizedKeyRecord) -> None:
