@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,25 +15,36 @@ from asyncstt.settings import Settings
 from asyncstt.sources.base import Source
 from asyncstt.sources.file import FileSource
 from asyncstt.sources.http import HttpSource
-from asyncstt.sources.s3 import S3Source
+from asyncstt.sources.s3 import S3Source, StorageCredentialLookup, folder_storage_settings
 
 SUPPORTED_SCHEMES = ("s3", "https", "http", "file")
 
 
 class SourceRegistry:
-    """All sources a link may be read from; the object storage first, so its links never go out as plain http."""
+    """All sources a link may be read from; the object storage first, so its links never go out as plain http.
 
-    def __init__(self, settings: Settings) -> None:
+    A folder with storage credentials of its own (`storage_credentials`) has `s3://` links and links to its
+    endpoint read with them, through a client kept per folder and rebuilt when the credentials change; other
+    folders use the server-wide `settings.storage`.
+    """
+
+    def __init__(
+        self, settings: Settings, storage_credentials: StorageCredentialLookup | None = None
+    ) -> None:
+        self._settings = settings
         self._sources: list[Source] = [
             S3Source(settings.storage),
             FileSource(settings.file_sources),
             HttpSource(settings.http_sources),
         ]
+        self._storage_credentials = storage_credentials
+        self._folder_sources: dict[str, tuple[datetime, S3Source]] = {}
+        self._folder_lock = threading.Lock()
 
     def validate(self, uri: str, folder_id: str) -> str:
         """Check `uri` of a request from `folder_id` at submit time; returns the canonical link `fetch` takes."""
         link = uri.strip()
-        return self._source_for(link).validate(link)
+        return self._source_for(link, folder_id).validate(link)
 
     def fetch(self, uri: str, destination: Path, max_bytes: int, folder_id: str) -> int:
         """Download `uri` for an operation of `folder_id` to `destination` and return its size in bytes.
@@ -40,7 +53,7 @@ class SourceRegistry:
         complete, so a broken or refused download never leaves a file that looks whole.
         """
         link = uri.strip()
-        source = self._source_for(link)
+        source = self._source_for(link, folder_id)
         destination.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(
             prefix=f".{destination.name}.", suffix=".part", dir=destination.parent
@@ -56,7 +69,7 @@ class SourceRegistry:
             raise
         return size
 
-    def _source_for(self, uri: str) -> Source:
+    def _source_for(self, uri: str, folder_id: str) -> Source:
         if not uri:
             raise InvalidArgument("the audio link is empty")
         scheme = urlsplit(uri).scheme.lower()
@@ -66,7 +79,28 @@ class SourceRegistry:
                 f"unsupported audio link {shown}; supported are s3://bucket/key, "
                 "https:// or http:// links and file:// paths"
             )
+        own = self._folder_source(folder_id)
+        if own is not None and own.accepts(uri):
+            return own
         for source in self._sources:
             if source.accepts(uri):
                 return source
         raise InvalidArgument(f"no source reads {scheme}:// links")
+
+    def _folder_source(self, folder_id: str) -> S3Source | None:
+        if self._storage_credentials is None:
+            return None
+        storage = self._storage_credentials(folder_id)
+        with self._folder_lock:
+            if storage is None:
+                self._folder_sources.pop(folder_id, None)
+                return None
+            cached = self._folder_sources.get(folder_id)
+            if cached is not None and cached[0] == storage.updated_at:
+                return cached[1]
+            source = S3Source(
+                folder_storage_settings(storage, self._settings.storage),
+                f"the storage endpoint of folder {folder_id} (asyncstt storage set)",
+            )
+            self._folder_sources[folder_id] = (storage.updated_at, source)
+            return source

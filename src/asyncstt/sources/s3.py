@@ -2,22 +2,24 @@
 
 `s3://bucket/key` links and http(s) links to the storage endpoint or one of its alias hosts, path style
 (`https://host/bucket/key`) or virtual-host style (`https://bucket.host/key`), are all read with the
-server's storage credentials. The query string of a pre-signed link is ignored: the signature in it was
+server's storage credentials, or with the caller's folder's own credentials where it has some. The query string of a pre-signed link is ignored: the signature in it was
 made for the client's storage, and the credentials configured here are what grant access.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import boto3
 import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import SecretStr
 
 from asyncstt.errors import AsyncSttError, InvalidArgument, NotFound, PermissionDenied, Unavailable
 from asyncstt.settings import StorageSettings
@@ -39,6 +41,35 @@ _DENIED_CODES = frozenset(
 )
 _CHUNK_BYTES = 1024 * 1024
 _ENDPOINT_SETTING = "storage.endpoint_url (ASYNCSTT_STORAGE__ENDPOINT_URL)"
+
+
+@dataclass(frozen=True)
+class ResolvedStorage:
+    """A folder's own object storage, with the secret in the clear (opened only when needed to sign)."""
+
+    endpoint_url: str
+    region: str
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    #: When the credentials last changed; a change means a new client.
+    updated_at: datetime
+
+
+class StorageCredentialLookup(Protocol):
+    def __call__(self, folder_id: str) -> ResolvedStorage | None:
+        """The folder's own storage credentials, or None when it uses the server-wide storage."""
+
+
+def folder_storage_settings(storage: ResolvedStorage, server: StorageSettings) -> StorageSettings:
+    """Settings that read `s3://` links and links to the folder's own endpoint with the folder's keys."""
+    return StorageSettings(
+        endpoint_url=storage.endpoint_url,
+        aliases=[],
+        access_key_id=storage.access_key_id,
+        secret_access_key=SecretStr(storage.secret_access_key),
+        region=storage.region,
+        addressing_style=server.addressing_style,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,14 +117,14 @@ class _Host:
 class StorageLinks:
     """Recognises links that point into the configured storage and turns them into bucket and key."""
 
-    def __init__(self, settings: StorageSettings) -> None:
+    def __init__(self, settings: StorageSettings, origin: str = _ENDPOINT_SETTING) -> None:
         self.configured = bool(settings.endpoint_url.strip())
         self._hosts: list[_Host] = []
         if self.configured:
             endpoint = urlsplit(settings.endpoint_url.strip())
             if endpoint.scheme not in _DEFAULT_PORTS or not endpoint.hostname:
                 raise InvalidArgument(
-                    f"{_ENDPOINT_SETTING} must be an http(s) URL such as http://127.0.0.1:9000, "
+                    f"{origin} must be an http(s) URL such as http://127.0.0.1:9000, "
                     f"not {settings.endpoint_url!r}"
                 )
             port = endpoint.port or _DEFAULT_PORTS[endpoint.scheme]
@@ -133,11 +164,14 @@ def _port_matches(parts: SplitResult, host: _Host) -> bool:
 
 
 class S3Source:
-    """Reads objects from the S3-compatible storage of `StorageSettings`."""
+    """Reads objects from the S3-compatible storage of `StorageSettings`.
 
-    def __init__(self, settings: StorageSettings) -> None:
+    `origin` names where the settings come from, for messages about a bad endpoint.
+    """
+
+    def __init__(self, settings: StorageSettings, origin: str = _ENDPOINT_SETTING) -> None:
         self._settings = settings
-        self._links = StorageLinks(settings)
+        self._links = StorageLinks(settings, origin)
         self._client: Any = None
         self._client_lock = threading.Lock()
 
