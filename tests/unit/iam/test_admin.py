@@ -18,7 +18,7 @@ from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.settings import IamSettings
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # noqa: S105 (a made-up secret)
 
 
 class Clock:
@@ -52,17 +52,17 @@ def admin(identity: InMemoryIdentityStore, server_key: ServerKey, clock: Clock) 
 def authenticator(
     identity: InMemoryIdentityStore, server_key: ServerKey, clock: Clock
 ) -> Authenticator:
-    return Authenticator(
-        identity, server_key, IamSettings(), Auditor(identity, clock), clock=clock
-    )
+    return Authenticator(identity, server_key, IamSettings(), Auditor(identity, clock), clock=clock)
 
 
 def test_folders_and_accounts_are_named_by_id_or_name(admin: IdentityAdmin) -> None:
     folder = admin.create_folder("team-a")
-    assert folder.id.startswith("b1g") and len(folder.id) == 20
+    assert folder.id.startswith("b1g")
+    assert len(folder.id) == 20
     by_name = admin.create_service_account("team-a", "robot")
     by_id = admin.create_service_account(folder.id, "robot-2")
-    assert by_name.id.startswith("aje") and by_name.folder_id == folder.id
+    assert by_name.id.startswith("aje")
+    assert by_name.folder_id == folder.id
     assert admin.list_folders() == [folder]
     assert {a.id for a in admin.list_service_accounts("team-a")} == {by_name.id, by_id.id}
     assert admin.account("robot") == by_name
@@ -131,7 +131,9 @@ def test_rotation_keeps_the_old_key_working_for_the_grace_period(
     admin.bootstrap("a", "robot")
     old, old_key = admin.create_api_key("robot", description="prod")
     new, new_key = admin.rotate_api_key(old.id, timedelta(minutes=30))
-    assert new.id != old.id and new.description == "prod" and new.expires_at is None
+    assert new.id != old.id
+    assert new.description == "prod"
+    assert new.expires_at is None
     gate = authenticator(identity, server_key, clock)
     clock.now = START + timedelta(minutes=29)
     gate.authenticate(f"Api-Key {old_key}")
@@ -173,9 +175,11 @@ def test_authorized_key_file_has_the_yc_layout_and_signs_jwts(
     assert key_file["created_at"] == "2026-03-01T12:00:00Z"
     assert key_file["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
     private = serialization.load_pem_private_key(key_file["private_key"].encode(), None)
-    assert isinstance(private, rsa.RSAPrivateKey) and private.key_size == 2048
+    assert isinstance(private, rsa.RSAPrivateKey)
+    assert private.key_size == 2048
     stored = identity.find_authorized_key(record.id)
-    assert stored is not None and stored.public_key_pem == key_file["public_key"]
+    assert stored is not None
+    assert stored.public_key_pem == key_file["public_key"]
     assert "PRIVATE" not in stored.public_key_pem
     token = jwt.encode({"iss": account.id}, key_file["private_key"], algorithm="PS256")
     assert jwt.decode(token, stored.public_key_pem, algorithms=["PS256"])["iss"] == account.id
@@ -254,9 +258,11 @@ def test_every_change_is_audited_without_secrets(
         "storage_credentials.set",
         "storage_credentials.delete",
     ]
-    assert {e.actor for e in events} == {"cli"} and {e.outcome for e in events} == {"ok"}
+    assert {e.actor for e in events} == {"cli"}
+    assert {e.outcome for e in events} == {"ok"}
     text = " ".join(f"{e.target} {e.detail}" for e in events)
     secret_part = key.partition(".")[2]
-    assert secret_part not in text and SECRET not in text
+    assert secret_part not in text
+    assert SECRET not in text
     assert key_file["private_key"] not in text
     assert len(admin.audit_log(limit=2)) == 2
