@@ -55,10 +55,17 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     again (a Dask worker that was configured by Dask first) switches the format rather than doubling lines.
     """
     use_json = json_requested() if json is None else json
+    formatter = JsonFormatter() if use_json else logging.Formatter(PLAIN_FORMAT)
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if use_json else logging.Formatter(PLAIN_FORMAT))
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Dask gives its own loggers handlers that do not propagate; a worker's log stays one format only if
+    # those handlers format like ours.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            for own in logger.handlers:
+                own.setFormatter(formatter)

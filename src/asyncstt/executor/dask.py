@@ -2,30 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from typing import Any
 
 import dask
-from distributed import Client, LocalCluster
+from distributed import Client, Future, LocalCluster
+from distributed.scheduler import KilledWorker
 
+from asyncstt.errors import Unavailable
 from asyncstt.pipeline.task import warm_up
 from asyncstt.settings import EngineSettings, ExecutionSettings
 
 log = logging.getLogger(__name__)
 
+#: Seconds to wait for an external scheduler, on start and after the connection drops.
+CONNECT_TIMEOUT_SECONDS = 10.0
+#: Times one slice is submitted again after the cluster lost it (scheduler restart, connection lost, workers
+#: killed under it); a failure of the slice itself is retried by Dask (`execution.slice_retries`) instead.
+LOST_RESUBMITS = 3
+#: Seconds between attempts to reach a scheduler that is down, so waiting slices do not each wait a full timeout.
+RECONNECT_INTERVAL_SECONDS = 2.0
+
 
 class DaskExecutor:
-    def __init__(self, execution: ExecutionSettings, engine: EngineSettings) -> None:
+    def __init__(
+        self,
+        execution: ExecutionSettings,
+        engine: EngineSettings,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+    ) -> None:
         # Queued tasks stay on the scheduler, so priorities are strict: a deferred slice never overtakes a
         # standard one that is waiting.
         dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
         self._retries = execution.slice_retries
+        self._address = execution.dask_address
+        self._engine = engine
+        self._connect_timeout = connect_timeout
         self._cluster: LocalCluster | None = None
-        if execution.dask_address:
-            self._client = Client(execution.dask_address)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._next_connect = 0.0
+        if self._address:
+            self._client = self._connect(self._address)
         else:
             workers = execution.local_workers or os.cpu_count() or 1
             self._cluster = LocalCluster(
@@ -36,12 +60,32 @@ class DaskExecutor:
                 silence_logs=logging.WARNING,
             )
             self._client = Client(self._cluster)
-        # Each worker loads the model once, now, rather than on its first slice; the API need not wait for it.
-        threading.Thread(target=self._warm_up, args=(engine,), name="warm-up", daemon=True).start()
+        self._start_warm_up()
 
-    def _warm_up(self, engine: EngineSettings) -> None:
+    def _connect(self, address: str) -> Client:
         try:
-            self._client.run(warm_up, engine)
+            client = Client(address, timeout=self._connect_timeout)
+        except (OSError, TimeoutError) as error:
+            raise Unavailable(
+                f"cannot reach the Dask scheduler at {address} within {self._connect_timeout:g} s: start "
+                f"`dask scheduler` there or correct ASYNCSTT_EXECUTION__DASK_ADDRESS ({error})"
+            ) from error
+        log.info(
+            "connected to the Dask scheduler at %s; dashboard: %s",
+            address,
+            client.dashboard_link or "none",
+        )
+        return client
+
+    def _start_warm_up(self) -> None:
+        # Each worker loads the model once, now, rather than on its first slice; the API need not wait for it.
+        threading.Thread(
+            target=self._warm_up, args=(self._client,), name="warm-up", daemon=True
+        ).start()
+
+    def _warm_up(self, client: Client) -> None:
+        try:
+            client.run(warm_up, self._engine)
         except Exception:
             log.exception(
                 "loading the engine on the workers failed; slices will load it themselves"
@@ -52,12 +96,130 @@ class DaskExecutor:
         link = self._client.dashboard_link
         return str(link) if link else None
 
-    def submit(self, fn: Callable[[Any], Any], arg: Any, *, priority: int, key: str) -> Any:
-        return self._client.submit(
-            fn, arg, priority=priority, key=key, pure=False, retries=self._retries
-        )
+    def submit(self, fn: Callable[[Any], Any], arg: Any, *, priority: int, key: str) -> SliceHandle:
+        return SliceHandle(self, fn, arg, priority, key)
+
+    def _submit(self, fn: Callable[[Any], Any], arg: Any, priority: int, key: str) -> Future[Any]:
+        client = self._live_client()
+        return client.submit(fn, arg, priority=priority, key=key, pure=False, retries=self._retries)
+
+    def _live_client(self) -> Client:
+        """The client, connected again when it gave up on a scheduler that was down for longer than the timeout."""
+        with self._lock:
+            if self._closed:
+                raise Unavailable("the Dask executor is closed")
+            if self._address is None or self._client.status not in ("closing", "closed"):
+                return self._client
+            if time.monotonic() < self._next_connect:
+                raise Unavailable(f"the Dask scheduler at {self._address} is not reachable")
+            try:
+                self._client = self._connect(self._address)
+            except Unavailable:
+                self._next_connect = time.monotonic() + RECONNECT_INTERVAL_SECONDS
+                raise
+            self._start_warm_up()
+            return self._client
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+class SliceHandle:
+    """A slice submitted to Dask that survives the cluster losing it.
+
+    When the scheduler restarts or the connection to it drops, the client cancels every future it holds; a
+    worker dying under the same slice again and again ends it with `KilledWorker`. Neither says anything about
+    the slice, so the handle submits it again (at most `LOST_RESUBMITS` times) and stays not done meanwhile,
+    waiting for the scheduler to come back if it must. Only a cancel through this handle ends it cancelled.
+    """
+
+    def __init__(
+        self,
+        executor: DaskExecutor,
+        fn: Callable[[Any], Any],
+        arg: Any,
+        priority: int,
+        key: str,
+    ) -> None:
+        self._executor = executor
+        self._call = (fn, arg, priority, key)
+        self._key = key
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self.resubmits = 0
+        self._future: Future[Any] | None = executor._submit(fn, arg, priority, key)
+
+    def done(self) -> bool:
+        with self._lock:
+            if self._cancelled:
+                return True
+            future = self._future
+            if future is None:
+                return self._resubmit()
+            if not future.done():
+                return False
+            if not self._lost(future) or self.resubmits >= LOST_RESUBMITS:
+                return True
+            self._future = None
+            self.resubmits += 1
+            log.warning("slice %s was lost by the cluster; submitting it again", self._key)
+            return self._resubmit()
+
+    def result(self, timeout: float | None = None) -> Any:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.done():
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"slice {self._key} is not done after {timeout:g} s")
+            time.sleep(0.05)
+        with self._lock:
+            future = self._future
+        if self._cancelled or future is None:
+            raise CancelledError(f"slice {self._key} was cancelled")
+        try:
+            return future.result()
+        except Exception as error:
+            if self._cancelled or (future.status == "error" and not self._lost(future)):
+                raise
+            if self.resubmits >= LOST_RESUBMITS:
+                raise Unavailable(
+                    f"the Dask cluster lost slice {self._key} {self.resubmits + 1} times "
+                    f"({type(error).__name__}: {error}): check that the scheduler and workers stay up"
+                ) from error
+        # The result was lost on its way here (the connection dropped while fetching it): run it again.
+        with self._lock:
+            self._future = None
+            self.resubmits += 1
+            self._resubmit()
+        return self.result(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def cancel(self) -> bool:
+        with self._lock:
+            self._cancelled = True
+            future = self._future
+        if future is not None:
+            future.cancel()
+        return True
+
+    def _resubmit(self) -> bool:
+        """Submit the slice again if the scheduler can be reached; False: not done, it waits."""
+        with contextlib.suppress(Unavailable):
+            self._future = self._executor._submit(*self._call)
+        return False
+
+    def _lost(self, future: Future[Any]) -> bool:
+        if self._cancelled:
+            return False
+        if future.status == "cancelled":
+            return True
+        if future.status != "error":
+            return False
+        try:
+            error = future.exception(timeout=0)
+        except Exception:
+            # The client is gone along with the error it held: that is a loss too.
+            return True
+        return isinstance(error, KilledWorker)

@@ -1,0 +1,46 @@
+"""Dask preload module for asyncstt workers on other machines.
+
+    dask worker tcp://scheduler:8786 --preload asyncstt.worker --nthreads 1 --nworkers N
+
+Each worker process reads its settings from the environment (`ASYNCSTT_*`, the same variables as `asyncstt serve`)
+and loads the engine before it registers with the scheduler, so no slice waits for the model and a worker that
+cannot load it never receives work. The API processes send their engine settings with every slice; keep
+`ASYNCSTT_ENGINE__*` the same on both sides, or each worker loads a second copy on its first slice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from asyncstt.engines.registry import load_engine, model_dir
+from asyncstt.logs import configure_logging
+from asyncstt.settings import EngineSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+def prepare(engine: EngineSettings) -> str:
+    """Load the engine into this process's cache and say which model it is; returns the model directory."""
+    started = time.monotonic()
+    directory = str(model_dir(engine))
+    load_engine(engine)
+    log.info(
+        "loaded the %s model from %s (%s) in %.1f s",
+        engine.kind,
+        directory,
+        engine.compute_type,
+        time.monotonic() - started,
+    )
+    return directory
+
+
+async def dask_setup(worker: Any) -> None:
+    """Called by Dask in each worker process before it connects to the scheduler."""
+    configure_logging()
+    settings = Settings()
+    log.info("asyncstt worker %s starting", getattr(worker, "name", None) or "")
+    # Off the event loop: the worker's comms and the nanny's heartbeats keep running while the model loads.
+    await asyncio.to_thread(prepare, settings.engine)

@@ -1,0 +1,205 @@
+"""Workers started the way operators start them: `dask worker --preload asyncstt.worker` on a real scheduler.
+
+Self-contained (its own scheduler and worker subprocesses on loopback), so it does not depend on the cluster
+fixture of the kill/recovery tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cloudpickle
+import pytest
+
+from asyncstt.audio.probe import probe
+from asyncstt.errors import Unavailable
+from asyncstt.executor.dask import DaskExecutor, SliceHandle
+from asyncstt.pipeline.plan import SliceSpec
+from asyncstt.pipeline.task import SliceJob, SliceResult, recognise_slice
+from asyncstt.recognition import AudioEncoding, RecognitionSpec
+from asyncstt.settings import EngineSettings, ExecutionSettings, LimitSettings
+from tests.support.wer import JFK_REFERENCE, word_errors
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+START_TIMEOUT_SECONDS = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def loaded_engines() -> list[str]:
+    """Runs on a worker: the settings of every engine its process has loaded."""
+    from asyncstt.engines import registry
+
+    return list(registry._engines)
+
+
+# Workers cannot import the tests package: functions they run travel as code.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@dataclass
+class Cluster:
+    address: str
+    dashboard_port: int
+    worker_log: Path
+    processes: list[subprocess.Popen[bytes]]
+
+
+def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+def start_scheduler(port: int, dashboard_port: int, log: Path) -> subprocess.Popen[bytes]:
+    return start(
+        [
+            "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+            "--dashboard-address", f"127.0.0.1:{dashboard_port}",
+        ],
+        log,
+        dict(os.environ),
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    workdir = tmp_path_factory.mktemp("dask")
+    port, dashboard_port = free_port(), free_port()
+    scheduler = start_scheduler(port, dashboard_port, workdir / "scheduler.log")
+    address = f"tcp://127.0.0.1:{port}"
+    worker_log = workdir / "worker.log"
+    worker = start(
+        [
+            "dask", "worker", address, "--preload", "asyncstt.worker", "--nthreads", "1",
+            "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
+            "--local-directory", str(workdir),
+        ],
+        worker_log,
+        {**os.environ, "ASYNCSTT_LOG_FORMAT": "json"},
+    )  # fmt: skip
+    processes = [scheduler, worker]
+    try:
+        yield Cluster(address, dashboard_port, worker_log, processes)
+    finally:
+        for process in processes:
+            stop(process)
+
+
+@pytest.fixture
+def executor(cluster: Cluster) -> Iterator[DaskExecutor]:
+    executor = DaskExecutor(
+        ExecutionSettings(dask_address=cluster.address), EngineSettings(), connect_timeout=30
+    )
+    executor._client.wait_for_workers(1, timeout=START_TIMEOUT_SECONDS)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def jfk_job(shared_data: Path, operation_id: str = "op-preload") -> SliceJob:
+    audio = shared_data / "jfk.wav"
+    info = probe(audio, AudioEncoding.WAV, 16000, 1, LimitSettings())
+    spec = RecognitionSpec(language="en-US")
+    return SliceJob(
+        operation_id, str(audio), info, SliceSpec(0, 0, 0.0, None), spec, "en-US", EngineSettings()
+    )
+
+
+def text_of(result: SliceResult) -> str:
+    return " ".join(u.raw_text for u in result.utterances)
+
+
+def json_lines(path: Path) -> list[dict[str, Any]]:
+    entries = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries
+
+
+def test_the_worker_loads_the_engine_when_it_starts(
+    cluster: Cluster, executor: DaskExecutor
+) -> None:
+    # The worker registers only after its preload finished, so before any slice ran.
+    loaded = executor._client.run(loaded_engines)
+    assert list(loaded.values()) == [[EngineSettings().model_dump_json()]]
+    messages = [
+        entry
+        for entry in json_lines(cluster.worker_log)
+        if entry.get("logger") == "asyncstt.worker"
+    ]
+    assert any(
+        entry["message"].startswith("loaded the faster-whisper model from")
+        and entry["level"] == "INFO"
+        for entry in messages
+    ), cluster.worker_log.read_text()
+
+
+def test_a_slice_runs_on_the_preloaded_worker(
+    cluster: Cluster, executor: DaskExecutor, shared_data: Path
+) -> None:
+    handle = executor.submit(recognise_slice, jfk_job(shared_data), priority=100, key="slice-a")
+    result = handle.result(timeout=120)
+    assert word_errors(text_of(result), JFK_REFERENCE) <= 1, text_of(result)
+    assert result.decoded_seconds == pytest.approx(11.0, abs=0.1)
+    # The slice used the engine the preload loaded rather than loading a second one.
+    assert list(executor._client.run(loaded_engines).values()) == [
+        [EngineSettings().model_dump_json()]
+    ]
+
+
+def test_the_dashboard_link_names_the_scheduler_dashboard(
+    cluster: Cluster, executor: DaskExecutor
+) -> None:
+    assert executor.dashboard_link == f"http://127.0.0.1:{cluster.dashboard_port}/status"
+
+
+def test_an_unreachable_scheduler_is_unavailable_within_the_timeout() -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match=address.replace(".", r"\.")):
+        DaskExecutor(ExecutionSettings(dask_address=address), EngineSettings(), connect_timeout=2)
+    assert time.monotonic() - started < 10
+
+
+def test_a_slice_survives_a_scheduler_restart(
+    cluster: Cluster, executor: DaskExecutor, shared_data: Path, tmp_path: Path
+) -> None:
+    port = int(cluster.address.rsplit(":", 1)[1])
+    scheduler = cluster.processes[0]
+    handle = executor.submit(recognise_slice, jfk_job(shared_data), priority=100, key="slice-b")
+    assert isinstance(handle, SliceHandle)
+    stop(scheduler)
+    replacement = start_scheduler(port, cluster.dashboard_port, tmp_path / "scheduler.log")
+    cluster.processes[0] = replacement
+    result = handle.result(timeout=180)
+    assert handle.resubmits == 1
+    assert word_errors(text_of(result), JFK_REFERENCE) <= 1, text_of(result)
