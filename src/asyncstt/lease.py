@@ -53,9 +53,17 @@ class LeaseKeeper:
                     self._operation_id, self._owner, self._lease_seconds, self._clock()
                 )
             except Exception:
-                log.exception("renewing the lease on %s failed; will retry", self._operation_id)
+                log.exception(
+                    "renewing the lease on %s failed; will retry",
+                    self._operation_id,
+                    extra={"operation_id": self._operation_id},
+                )
                 continue
             if not renewed:
-                log.warning("lease on %s lost; another dispatcher owns it now", self._operation_id)
+                log.warning(
+                    "lease on %s lost; another dispatcher owns it now",
+                    self._operation_id,
+                    extra={"operation_id": self._operation_id},
+                )
                 self.lost.set()
                 return

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from asyncstt import __version__
 from asyncstt.audio.decode import find_quiet_point
 from asyncstt.audio.probe import AudioInfo
+from asyncstt.recognition import RecognitionSpec
+from asyncstt.settings import EngineSettings
+
+#: Length of a plan id: half a SHA-256, ample to tell an operation's few plans apart.
+PLAN_ID_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -51,3 +59,26 @@ def plan_slices(info: AudioInfo, cuts: list[float]) -> list[SliceSpec]:
         for channel in range(info.channels):
             slices.append(SliceSpec(index=len(slices), channel=channel, start=start, end=end))
     return slices
+
+
+def plan_id(
+    info: AudioInfo,
+    file_bytes: int,
+    cuts: list[float],
+    spec: RecognitionSpec,
+    engine: EngineSettings,
+) -> str:
+    """Names everything a slice's result depends on, so that saved slices are reused only when valid.
+
+    The audio (its facts and size: a link may point to another file by the next attempt), the cut points, the
+    request, the engine settings and this version of asyncstt (recognition code changes between releases).
+    """
+    facts = {
+        "audio": {**asdict(info), "format": info.format.value, "bytes": file_bytes},
+        "cuts": cuts,
+        "spec": spec.to_json(),
+        "engine": engine.model_dump(mode="json"),
+        "version": __version__,
+    }
+    digest = hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+    return digest[:PLAN_ID_LENGTH]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import zlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from asyncstt.audio.decode import TARGET_RATE, decode_channel
 from asyncstt.audio.probe import AudioInfo
 from asyncstt.engines.registry import load_engine
 from asyncstt.pipeline.plan import SliceSpec
-from asyncstt.recognition import RecognitionSpec, Utterance
+from asyncstt.recognition import RecognitionSpec, Transcript, Utterance
 from asyncstt.settings import EngineSettings
 from asyncstt.text.normalizer import build_utterance
 
@@ -39,6 +41,25 @@ class SliceResult:
     utterances: tuple[Utterance, ...]
     #: Seconds of audio actually decoded: headers can lie about duration.
     decoded_seconds: float
+
+    def to_bytes(self) -> bytes:
+        """zlib of JSON, as a slice checkpoint is stored."""
+        utterances = Transcript(utterances=self.utterances).to_json()
+        data = {
+            "slice": asdict(self.slice),
+            "decoded_seconds": self.decoded_seconds,
+            "utterances": utterances,
+        }
+        return zlib.compress(json.dumps(data, separators=(",", ":")).encode())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SliceResult:
+        loaded = json.loads(zlib.decompress(data).decode())
+        return cls(
+            slice=SliceSpec(**loaded["slice"]),
+            utterances=Transcript.from_json(loaded["utterances"]).utterances,
+            decoded_seconds=loaded["decoded_seconds"],
+        )
 
 
 def recognise_slice(job: SliceJob) -> SliceResult:

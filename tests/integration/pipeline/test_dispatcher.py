@@ -191,7 +191,7 @@ def test_an_abandoned_operation_is_claimed_again_and_finished(
     operation = harness.submit(jfk)
     stolen = harness.store.claim("a-dispatcher-that-died", 1.0, utcnow())
     assert stolen is not None
-    assert stolen.id == operation.id
+    assert stolen.operation.id == operation.id
     harness.dispatcher.start()
     done = harness.wait(operation.id)
     assert done.state is OperationState.SUCCEEDED
@@ -205,7 +205,7 @@ def test_the_sweep_purges_operations_past_their_retention(
     operation = harness.submit(jfk)
     claimed = harness.store.claim(harness.dispatcher.owner, 30, utcnow())
     assert claimed is not None
-    harness.dispatcher.process(claimed)
+    harness.dispatcher.process(claimed.operation)
     assert harness.store.get(operation.id) is not None
     assert harness.dispatcher.sweep() == []
     retention = timedelta(seconds=harness.settings.limits.retention_seconds + 1)
