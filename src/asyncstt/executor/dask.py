@@ -21,6 +21,7 @@ from asyncstt.settings import EngineSettings, ExecutionSettings
 
 log = logging.getLogger(__name__)
 
+SATURATION_KEY = "distributed.scheduler.worker-saturation"
 #: Seconds to wait for an external scheduler, on start and after the connection drops.
 CONNECT_TIMEOUT_SECONDS = 10.0
 #: Times one slice is submitted again after the cluster lost it (scheduler restart, connection lost, workers
@@ -39,7 +40,7 @@ class DaskExecutor:
     ) -> None:
         # Queued tasks stay on the scheduler, so priorities are strict: a deferred slice never overtakes a
         # standard one that is waiting.
-        dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
+        dask.config.set({SATURATION_KEY: 1.0})
         self._retries = execution.slice_retries
         self._address = execution.dask_address
         self._engine = engine
@@ -75,6 +76,7 @@ class DaskExecutor:
             address,
             client.dashboard_link or "none",
         )
+        _check_saturation(client, address)
         return client
 
     def _start_warm_up(self) -> None:
@@ -126,6 +128,26 @@ class DaskExecutor:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _check_saturation(client: Client, address: str) -> None:
+    """Warn when an external scheduler would let deferred slices overtake standard ones.
+
+    Setting the value here reaches only a scheduler this process starts; an external one reads its own
+    configuration.
+    """
+    try:
+        saturation = client.run_on_scheduler(dask.config.get, SATURATION_KEY)
+    except Exception:
+        log.warning("could not read the configuration of the Dask scheduler at %s", address)
+        return
+    if float(saturation) != 1.0:
+        log.warning(
+            "the Dask scheduler at %s runs with worker-saturation %s: standard slices may wait behind "
+            "deferred ones; start it with DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0",
+            address,
+            saturation,
+        )
 
 
 class SliceHandle:

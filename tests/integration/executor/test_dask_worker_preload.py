@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -34,6 +35,7 @@ from tests.support.wer import JFK_REFERENCE, word_errors
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 START_TIMEOUT_SECONDS = 90.0
+EXECUTOR_LOG = "asyncstt.executor.dask"
 
 
 def free_port() -> int:
@@ -82,7 +84,19 @@ def start_scheduler(port: int, dashboard_port: int, log: Path) -> subprocess.Pop
             "--dashboard-address", f"127.0.0.1:{dashboard_port}",
         ],
         log,
-        dict(os.environ),
+        {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"},
+    )  # fmt: skip
+
+
+def start_worker(address: str, workdir: Path, log: Path) -> subprocess.Popen[bytes]:
+    return start(
+        [
+            "dask", "worker", address, "--preload", "asyncstt.worker", "--nthreads", "1",
+            "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
+            "--local-directory", str(workdir),
+        ],
+        log,
+        {**os.environ, "ASYNCSTT_LOG_FORMAT": "json"},
     )  # fmt: skip
 
 
@@ -90,19 +104,12 @@ def start_scheduler(port: int, dashboard_port: int, log: Path) -> subprocess.Pop
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     workdir = tmp_path_factory.mktemp("dask")
     port, dashboard_port = free_port(), free_port()
-    scheduler = start_scheduler(port, dashboard_port, workdir / "scheduler.log")
     address = f"tcp://127.0.0.1:{port}"
     worker_log = workdir / "worker.log"
-    worker = start(
-        [
-            "dask", "worker", address, "--preload", "asyncstt.worker", "--nthreads", "1",
-            "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
-            "--local-directory", str(workdir),
-        ],
-        worker_log,
-        {**os.environ, "ASYNCSTT_LOG_FORMAT": "json"},
-    )  # fmt: skip
-    processes = [scheduler, worker]
+    processes = [
+        start_scheduler(port, dashboard_port, workdir / "scheduler.log"),
+        start_worker(address, workdir, worker_log),
+    ]
     try:
         yield Cluster(address, dashboard_port, worker_log, processes)
     finally:
@@ -111,7 +118,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def executor(cluster: Cluster) -> Iterator[DaskExecutor]:
+def executor(cluster: Cluster, caplog: pytest.LogCaptureFixture) -> Iterator[DaskExecutor]:
+    caplog.set_level(logging.INFO, EXECUTOR_LOG)
     executor = DaskExecutor(
         ExecutionSettings(dask_address=cluster.address), EngineSettings(), connect_timeout=30
     )
@@ -176,10 +184,15 @@ def test_a_slice_runs_on_the_preloaded_worker(
     ]
 
 
-def test_the_dashboard_link_names_the_scheduler_dashboard(
-    cluster: Cluster, executor: DaskExecutor
+def test_connecting_logs_the_dashboard_link(
+    cluster: Cluster, executor: DaskExecutor, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert executor.dashboard_link == f"http://127.0.0.1:{cluster.dashboard_port}/status"
+    link = f"http://127.0.0.1:{cluster.dashboard_port}/status"
+    assert executor.dashboard_link == link
+    messages = [r.getMessage() for r in caplog.get_records("setup") if r.name == EXECUTOR_LOG]
+    assert f"connected to the Dask scheduler at {cluster.address}; dashboard: {link}" in messages
+    # The scheduler runs with worker-saturation 1.0, so there is nothing to warn about.
+    assert not [m for m in messages if "worker-saturation" in m]
 
 
 def test_an_unreachable_scheduler_is_unavailable_within_the_timeout() -> None:
@@ -194,12 +207,15 @@ def test_a_slice_survives_a_scheduler_restart(
     cluster: Cluster, executor: DaskExecutor, shared_data: Path, tmp_path: Path
 ) -> None:
     port = int(cluster.address.rsplit(":", 1)[1])
-    scheduler = cluster.processes[0]
     handle = executor.submit(recognise_slice, jfk_job(shared_data), priority=100, key="slice-b")
     assert isinstance(handle, SliceHandle)
-    stop(scheduler)
-    replacement = start_scheduler(port, cluster.dashboard_port, tmp_path / "scheduler.log")
-    cluster.processes[0] = replacement
-    result = handle.result(timeout=180)
+    # A `dask worker` ends when its scheduler goes away; its supervisor starts it again, as this test does.
+    for process in cluster.processes:
+        stop(process)
+    cluster.processes[:] = [
+        start_scheduler(port, cluster.dashboard_port, tmp_path / "scheduler.log"),
+        start_worker(cluster.address, tmp_path, tmp_path / "worker.log"),
+    ]
+    result = handle.result(timeout=120)
     assert handle.resubmits == 1
     assert word_errors(text_of(result), JFK_REFERENCE) <= 1, text_of(result)
