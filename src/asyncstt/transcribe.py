@@ -141,8 +141,7 @@ def transcribe(
 def _transcribe_embedded(
     request: TranscribeRequest, settings: Settings, console: Console
 ) -> dict[str, Any]:
-    from asyncstt.auth import create_api_key
-    from asyncstt.clock import utcnow
+    from asyncstt.iam.admin import IdentityAdmin
     from asyncstt.server import Server, free_port
 
     path = request.path.resolve()
@@ -156,7 +155,10 @@ def _transcribe_embedded(
         server = Server(settings)
         server.__enter__()
     try:
-        _, key = create_api_key(server.components.identity, "default", "transcribe-cli", utcnow())
+        components = server.components
+        admin = IdentityAdmin(components.identity, components.server_key, components.auditor)
+        _, account = admin.bootstrap("default", "transcribe-cli")
+        _, key = admin.create_api_key(account.id, description="asyncstt transcribe")
         client = ApiClient(server.url, key)
         try:
             return client.wait(client.submit(request_body(request, uri=path.as_uri())), console)
