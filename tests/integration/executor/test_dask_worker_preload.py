@@ -22,6 +22,7 @@ from typing import Any
 
 import cloudpickle
 import pytest
+import yaml
 
 from asyncstt.audio.probe import probe
 from asyncstt.errors import Unavailable
@@ -35,6 +36,9 @@ from tests.support.wer import JFK_REFERENCE, word_errors
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 START_TIMEOUT_SECONDS = 90.0
+#: How operators start a worker (docs/deploy.md, compose.yaml), less the addresses.
+WORKER_ARGS = ["--preload", "asyncstt.worker", "--nthreads", "1", "--nworkers", "1"]
+COMPOSE = Path(__file__).resolve().parents[3] / "compose.yaml"
 EXECUTOR_LOG = "asyncstt.executor.dask"
 
 
@@ -91,9 +95,8 @@ def start_scheduler(port: int, dashboard_port: int, log: Path) -> subprocess.Pop
 def start_worker(address: str, workdir: Path, log: Path) -> subprocess.Popen[bytes]:
     return start(
         [
-            "dask", "worker", address, "--preload", "asyncstt.worker", "--nthreads", "1",
-            "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard",
-            "--local-directory", str(workdir),
+            "dask", "worker", address, *WORKER_ARGS,
+            "--host", "127.0.0.1", "--no-dashboard", "--local-directory", str(workdir),
         ],
         log,
         {**os.environ, "ASYNCSTT_LOG_FORMAT": "json"},
@@ -219,3 +222,18 @@ def test_a_slice_survives_a_scheduler_restart(
     result = handle.result(timeout=120)
     assert handle.resubmits == 1
     assert word_errors(text_of(result), JFK_REFERENCE) <= 1, text_of(result)
+
+
+def test_compose_starts_workers_and_scheduler_the_way_these_tests_do() -> None:
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    assert services["worker"]["command"] == ["dask", "worker", "tcp://scheduler:8786", *WORKER_ARGS]
+    scheduler = services["scheduler"]
+    assert scheduler["command"][:2] == ["dask", "scheduler"]
+    assert scheduler["environment"]["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] == "1.0"
+    # API processes and workers share the audio cache at the same path.
+    data_dir = services["api-1"]["environment"]["ASYNCSTT_DATA_DIR"]
+    for name in ("api-1", "api-2", "worker"):
+        assert services[name]["environment"]["ASYNCSTT_DATA_DIR"] == data_dir
+        assert f"asyncstt-data:{data_dir}" in services[name]["volumes"]
+    for name in ("api-1", "api-2"):
+        assert services[name]["command"][:2] == ["asyncstt", "serve"]
