@@ -21,6 +21,7 @@ from asyncstt.http.app import create_app
 from asyncstt.iam.audit import Auditor
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.iam.tokens import TokenService
 from asyncstt.metrics import Metrics
 from asyncstt.service import OperationService
@@ -58,11 +59,11 @@ def open_store(settings: Settings) -> SqlStore:
 def build(settings: Settings, executor: Executor | None = None) -> Components:
     """Wire the components together; the executor defaults to Dask as the settings describe it."""
     store = open_store(settings)
-    sources = SourceRegistry(settings)
-    capabilities = describe_engine(settings.engine)
-    service = OperationService(store, sources, capabilities, settings)
     identity = SqlIdentityStore(store)
     server_key = ServerKey.load(settings)
+    sources = SourceRegistry(settings, StoredStorageCredentials(identity, server_key))
+    capabilities = describe_engine(settings.engine)
+    service = OperationService(store, sources, capabilities, settings)
     auditor = Auditor(identity)
     authenticator = Authenticator(
         identity, server_key, settings.iam, auditor, required=settings.auth_required
