@@ -33,7 +33,7 @@ import pytest
 
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
 WORKER_PRELOAD = "asyncstt.worker"
-_START_TIMEOUT_SECONDS = 90.0
+_START_TIMEOUT_SECONDS = 180.0
 #: Every process group started here, so that even an interpreter that dies in a test leaves none running.
 _ALL_GROUPS: set[int] = set()
 
