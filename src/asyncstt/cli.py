@@ -183,7 +183,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) ->
         return
     print("\t".join(columns))
     for row in rows:
-        print("\t".join(row))
+        # One line per row whatever a cell holds (a refusal's message may span lines).
+        print("\t".join(" ".join(cell.split()) for cell in row))
 
 
 def cmd_folders_create(args: argparse.Namespace) -> int:
