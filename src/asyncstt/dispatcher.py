@@ -322,10 +322,9 @@ class Dispatcher:
         )
         slices = plan_slices(info, cuts)
         run.plan = plan_id(info, audio.stat().st_size, cuts, spec, self._settings.engine)
-        saved = self._saved_slices(run, slices)
+        # Slices are saved only under a lease, so a first attempt has none: its first slice starts sooner.
+        saved = self._saved_slices(run, slices) if operation.attempts > 1 else []
         total = info.duration_seconds * info.channels
-        done_seconds = min(total, sum(result.decoded_seconds for result in saved))
-        self._progress(run, Progress(done_seconds, total, "recognising"))
         if saved:
             log.info(
                 "%s: %d of %d slices were saved by an earlier attempt",
@@ -356,6 +355,14 @@ class Dispatcher:
                 key=f"slice-{operation.id}-{operation.attempts}-{item.index}",
             )
             submitted[handle] = _Submitted(item, time.monotonic())
+        # After the submits, so that the first slice does not wait for this write.
+        done_seconds = min(total, sum(result.decoded_seconds for result in saved))
+        try:
+            self._progress(run, Progress(done_seconds, total, "recognising"))
+        except _LeaseLost:
+            for handle in submitted:
+                handle.cancel()
+            raise
         results = self._collect(run, submitted, info, saved)
         duration = decoded_duration(results, info.channels)
         check_decoded_limits(duration, info, self._settings.limits)

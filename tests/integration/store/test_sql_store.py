@@ -129,7 +129,8 @@ def test_sqlite_writes_take_the_write_lock_up_front(sqlite_url: str) -> None:
     finally:
         event.remove(Engine, "before_cursor_execute", record)
         store.close()
-    assert statements == ["BEGIN", "SELECT", "BEGIN IMMEDIATE", "UPDATE"]
+    # The claim reads its candidate only once it holds the write lock.
+    assert statements == ["BEGIN", "SELECT", "BEGIN IMMEDIATE", "SELECT", "UPDATE"]
 
 
 def test_saved_slices_go_with_a_purged_operation(store: SqlStore, raw: Engine) -> None:
