@@ -79,6 +79,9 @@ class RecordingExecutor:
 
         return self._inner.submit(run, arg, priority=priority, key=key)
 
+    def forget_first_submit(self) -> None:
+        self.first_submit = None
+
     def close(self) -> None:
         self.gate.set()
         self._inner.close()
@@ -266,7 +269,7 @@ def test_a_submit_wakes_an_idle_dispatcher_at_once(
     time.sleep(0.3)  # the first poll (and sweep) has passed: the dispatcher is idle, waiting
     latencies = []
     for _ in range(3):
-        harness.executor.first_submit = None
+        harness.executor.forget_first_submit()
         submitted = time.monotonic()
         operation = harness.submit(short)
         harness.wait(lambda: harness.executor.first_submit is not None, timeout=10)
