@@ -143,7 +143,7 @@ def test_standard_work_overtakes_deferred_work_submitted_before_it(
     pause = np.zeros(8000, dtype=np.float32)
     write_wav(tmp_path / "long.wav", [np.concatenate([speech, pause] * 4)], 16000)
     harness = harness_factory(slice_seconds=11.5, snap_window_seconds=1.0)
-    deferred = [harness.submit(tmp_path / "long.wav", model="deferred-general") for _ in range(2)]
+    deferred = [harness.submit(tmp_path / "long.wav", model="deferred-general")]
     harness.dispatcher.start()
     time.sleep(1.0)
     standard = harness.submit(jfk, model="general")
