@@ -121,7 +121,7 @@ def service_seconds(
         ),
     )
     with Server(settings) as server:
-        _, key = create_api_key(server.components.store, "bench", "bench", utcnow())
+        _, key = create_api_key(server.components.identity, "bench", "bench", utcnow())
         with httpx.Client(
             base_url=server.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60
         ) as client:
