@@ -18,6 +18,8 @@ from asyncstt.sources.http import HttpSource
 from asyncstt.sources.s3 import S3Source, StorageCredentialLookup, folder_storage_settings
 
 SUPPORTED_SCHEMES = ("s3", "https", "http", "file")
+#: Schemes of links that may point into a folder's own object storage.
+_STORAGE_SCHEMES = frozenset({"s3", "https", "http"})
 
 
 class SourceRegistry:
@@ -79,7 +81,7 @@ class SourceRegistry:
                 f"unsupported audio link {shown}; supported are s3://bucket/key, "
                 "https:// or http:// links and file:// paths"
             )
-        own = self._folder_source(folder_id)
+        own = self._folder_source(folder_id) if scheme in _STORAGE_SCHEMES else None
         if own is not None and own.accepts(uri):
             return own
         for source in self._sources:
