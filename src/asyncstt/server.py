@@ -63,7 +63,6 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     server_key = ServerKey.load(settings)
     sources = SourceRegistry(settings, StoredStorageCredentials(identity, server_key))
     capabilities = describe_engine(settings.engine)
-    service = OperationService(store, sources, capabilities, settings)
     auditor = Auditor(identity)
     authenticator = Authenticator(
         identity, server_key, settings.iam, auditor, required=settings.auth_required
@@ -72,8 +71,9 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     quota = QuotaLimiter(identity, settings.iam.quotas)
     executor = executor or DaskExecutor(settings.execution, settings.engine)
     fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
-    dispatcher = Dispatcher(store, executor, fetcher, settings)
-    metrics = Metrics()
+    metrics = Metrics(state_counts=store.state_counts)
+    dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics)
+    service = OperationService(store, sources, capabilities, settings, on_submit=dispatcher.wake)
     return Components(
         store,
         service,

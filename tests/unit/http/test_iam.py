@@ -312,13 +312,19 @@ def test_the_token_endpoint_needs_a_jwt(harness: Harness, body: bytes) -> None:
     assert status(harness.client.post(TOKENS, content=body))[:2] == (400, 3)
 
 
-@pytest.mark.xfail(
-    reason="OperationService.submit takes `idempotency` once the idempotency work lands",
-    strict=True,
-)
 def test_an_idempotency_key_returns_the_same_operation(harness: Harness) -> None:
     headers = {**harness.headers, "Idempotency-Key": "call-0001"}
     body = v2_request({"languageCode": "en-US"})
     first = harness.client.post(V2_SUBMIT, content=body, headers=headers)
     second = harness.client.post(V2_SUBMIT, content=body, headers=headers)
     assert first.json()["id"] == second.json()["id"]
+    assert first.status_code == 200
+    other = harness.client.post(
+        V2_SUBMIT,
+        content=v2_request({"languageCode": "en-US", "model": "deferred-general"}),
+        headers=headers,
+    )
+    assert status(other)[:2] == (400, 3)
+    assert "Idempotency-Key" in other.json()["message"]
+    fresh = harness.client.post(V2_SUBMIT, content=body, headers=harness.headers)
+    assert fresh.json()["id"] != first.json()["id"]

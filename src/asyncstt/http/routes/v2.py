@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from asyncstt.http.deps import BodyDep, CallerDep, ServiceDep
+from asyncstt.http.deps import BodyDep, CallerDep, IdempotencyDep, ServiceDep
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import render_operation
@@ -15,12 +15,15 @@ router = APIRouter(tags=["v2"])
 
 
 @router.post("/speech/stt/v2/longRunningRecognize", operation_id="longRunningRecognize")
-def long_running_recognize(caller: CallerDep, body: BodyDep, service: ServiceDep) -> JSONResponse:
+def long_running_recognize(
+    caller: CallerDep, body: BodyDep, service: ServiceDep, idempotency: IdempotencyDep
+) -> JSONResponse:
     """Queue a recognition and return its Operation.
 
     The body is JSON whatever the Content-Type (curl `-d` sends form-urlencoded). The operation belongs to
     the folder named by `config.folderId`, or to the caller's own folder when none is named; the caller needs
-    a recognition role there (403 PERMISSION_DENIED otherwise).
+    a recognition role there (403 PERMISSION_DENIED otherwise). The same `Idempotency-Key` with the same body
+    returns the same operation for 24 h; with another body it is 400.
     """
     submission = parse_long_running_request(body)
     principal = caller.act(submission.folder_id, QuotaKind.SUBMIT)
@@ -30,5 +33,6 @@ def long_running_recognize(caller: CallerDep, body: BodyDep, service: ServiceDep
         uri=submission.uri,
         content=submission.content,
         api=ApiVersion.V2,
+        idempotency=idempotency,
     )
     return JSONResponse(render_operation(operation))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from asyncstt.errors import InvalidArgument
-from asyncstt.http.deps import BodyDep, CallerDep, FolderHeader, ServiceDep
+from asyncstt.http.deps import BodyDep, CallerDep, FolderHeader, IdempotencyDep, ServiceDep
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import render_operation
@@ -25,12 +25,17 @@ OperationIdSnakeParam = Annotated[str | None, Query(alias="operation_id")]
 
 @router.post("/stt/v3/recognizeFileAsync", operation_id="recognizeFileAsync")
 def recognize_file_async(
-    caller: CallerDep, body: BodyDep, service: ServiceDep, folder_id: FolderHeader = None
+    caller: CallerDep,
+    body: BodyDep,
+    service: ServiceDep,
+    idempotency: IdempotencyDep,
+    folder_id: FolderHeader = None,
 ) -> JSONResponse:
     """Queue a recognition and return its Operation (`STT v3 async recognition`).
 
     The body is JSON whatever the Content-Type. The operation belongs to the folder named by `x-folder-id`,
-    or to the caller's own folder when none is named; the caller needs a recognition role there.
+    or to the caller's own folder when none is named; the caller needs a recognition role there. An
+    `Idempotency-Key` works as in v2.
     """
     submission = parse_recognize_file_request(body)
     principal = caller.act(folder_id or "", QuotaKind.SUBMIT)
@@ -39,7 +44,12 @@ def recognize_file_async(
         candidates = service.languages_except(submission.excluded_languages)
         spec = replace(spec, language_candidates=candidates)
     operation = service.submit(
-        principal, spec, uri=submission.uri, content=submission.content, api=ApiVersion.V3
+        principal,
+        spec,
+        uri=submission.uri,
+        content=submission.content,
+        api=ApiVersion.V3,
+        idempotency=idempotency,
     )
     return JSONResponse(render_operation(operation))
 
