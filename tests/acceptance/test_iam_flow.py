@@ -354,14 +354,21 @@ def iam_server(serve_factory: Callable[..., ServeProcess], shared_data: Path) ->
 
 @pytest.fixture(scope="module")
 def tenants(iam_server: ServeProcess) -> Iterator[Tenants]:
-    """Folders A and B, each with an account holding the user role and an API key, made step by step."""
+    """Folders A and B, each with an account holding the user role and an API key.
+
+    The accounts come from the one-step form of `keys create`; the step-by-step commands (`accounts create`,
+    `keys create --account`, `roles bind`) are exercised by the role test.
+    """
     operator = Operator(iam_server.data_dir, iam_server.env)
-    with ThreadPoolExecutor(2) as pool:
-        a_folder, b_folder = pool.map(operator.folder, ["tenant-a", "tenant-b"])
-        alice_id, bob_id = pool.map(operator.account, [a_folder, b_folder], ["alice", "bob"])
-        list(pool.map(operator.bind, [alice_id, bob_id], [a_folder, b_folder]))
-        alice, bob = pool.map(operator.key, [alice_id, bob_id])
+    a_folder, b_folder = at_once(
+        lambda: operator.folder("tenant-a"), lambda: operator.folder("tenant-b")
+    )
+    alice, bob = at_once(
+        lambda: operator.bootstrap("tenant-a", "alice"),
+        lambda: operator.bootstrap("tenant-b", "bob"),
+    )
     assert (alice.folder_id, bob.folder_id) == (a_folder, b_folder)
+    assert alice.account_id != bob.account_id
     with httpx.Client(base_url=iam_server.url, timeout=30) as http:
         yield Tenants(iam_server, operator, a_folder, b_folder, alice, bob, http)
 
@@ -788,7 +795,7 @@ def pair(
     ):
         yield Pair(servers, operator, (first_http, second_http), accounts)
     for server in servers:
-        server.stop()
+        server.kill()  # nothing to finish gracefully: the database goes next
     postgres_server.drop_database(database.rsplit("/", 1)[1])
 
 
