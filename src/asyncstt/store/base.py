@@ -12,18 +12,6 @@ from asyncstt.recognition import Priority, Transcript
 
 
 @dataclass(frozen=True)
-class ApiKeyRecord:
-    """An API key as stored: only a hash of the secret is kept."""
-
-    id: str
-    folder_id: str
-    service_account_id: str
-    secret_hash: str
-    created_at: datetime
-    revoked: bool = False
-
-
-@dataclass(frozen=True)
 class Claim:
     """An operation a dispatcher has just claimed."""
 
@@ -143,12 +131,6 @@ class OperationStore(Protocol):
 
     def inline_audio(self, operation_id: str) -> bytes | None:
         """The bytes that came inline with the request, while the operation is not done."""
-
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        """Store a new API key record."""
-
-    def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        """The API key record with this id, or None."""
 
     def close(self) -> None:
         """Release connections."""

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import Idempotency, Operation, OperationState, Progress
 from asyncstt.recognition import Priority, Transcript
-from asyncstt.store.base import ApiKeyRecord, Claim, reused_key
+from asyncstt.store.base import Claim, reused_key
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,6 @@ class InMemoryStore:
         self._lock = threading.Lock()
         self._operations: dict[str, Operation] = {}
         self._audio: dict[str, bytes] = {}
-        self._keys: dict[str, ApiKeyRecord] = {}
         self._slices: dict[tuple[str, str, int], bytes] = {}
         self._idempotency: dict[tuple[str, str], _Key] = {}
 
@@ -249,14 +248,6 @@ class InMemoryStore:
     def inline_audio(self, operation_id: str) -> bytes | None:
         with self._lock:
             return self._audio.get(operation_id)
-
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        with self._lock:
-            self._keys[record.id] = record
-
-    def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        with self._lock:
-            return self._keys.get(key_id)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -43,9 +43,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from asyncstt.errors import ErrorInfo, InvalidArgument
 from asyncstt.operation import ApiVersion, Idempotency, Operation, OperationState, Progress
 from asyncstt.recognition import Priority, RecognitionSpec, Transcript
-from asyncstt.store.base import ApiKeyRecord, Claim, reused_key
+from asyncstt.store.base import Claim, reused_key
 from asyncstt.store.schema import (
-    api_keys,
     idempotency_keys,
     operation_audio,
     operations,
@@ -203,17 +202,6 @@ def _operation(row: RowMapping) -> Operation:
         lease_owner=row["lease_owner"],
         lease_expires_at=row["lease_expires_at"],
         attempts=row["attempts"],
-    )
-
-
-def _api_key(row: RowMapping) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row["id"],
-        folder_id=row["folder_id"],
-        service_account_id=row["service_account_id"],
-        secret_hash=row["secret_hash"],
-        created_at=row["created_at"],
-        revoked=row["revoked"],
     )
 
 
@@ -542,29 +530,6 @@ class SqlStore:
         with self._engine.connect() as connection:
             data = connection.execute(statement).scalar_one_or_none()
         return None if data is None else bytes(data)
-
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        with self._writer.begin() as connection:
-            connection.execute(delete(api_keys).where(api_keys.c.id == record.id))
-            connection.execute(
-                insert(api_keys).values(
-                    id=record.id,
-                    folder_id=record.folder_id,
-                    service_account_id=record.service_account_id,
-                    secret_hash=record.secret_hash,
-                    created_at=record.created_at,
-                    revoked=record.revoked,
-                )
-            )
-
-    def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        with self._engine.connect() as connection:
-            row = (
-                connection.execute(select(api_keys).where(api_keys.c.id == key_id))
-                .mappings()
-                .one_or_none()
-            )
-        return None if row is None else _api_key(row)
 
     def close(self) -> None:
         self._engine.dispose()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from asyncstt.errors import ErrorInfo, InvalidArgument
 from asyncstt.operation import ApiVersion, Idempotency, OperationState, Progress
 from asyncstt.recognition import Priority, Transcript
-from asyncstt.store.base import ApiKeyRecord, OperationStore
+from asyncstt.store.base import OperationStore
 from asyncstt.store.memory import InMemoryStore
 from asyncstt.store.sql import SqlStore
 from tests.factories import at, make_operation, make_transcript
@@ -384,25 +383,6 @@ def test_cancelling_a_queued_operation_drops_its_audio(store: OperationStore) ->
     store.create(make_operation("op1"), inline_audio=b"RIFF....WAVE")
     assert store.finish("op1", None, at(1), error=CANCELLED)
     assert store.inline_audio("op1") is None
-
-
-# API keys
-
-
-def test_api_keys_are_stored_and_found(store: OperationStore) -> None:
-    record = ApiKeyRecord(
-        id="aje1key",
-        folder_id="b1gfolder",
-        service_account_id="ajeaccount",
-        secret_hash=hashlib.sha256(b"not a real secret").hexdigest(),
-        created_at=at(0),
-    )
-    store.add_api_key(record)
-    assert store.find_api_key("aje1key") == record
-    assert store.find_api_key("missing") is None
-    revoked = replace(record, revoked=True)
-    store.add_api_key(revoked)
-    assert store.find_api_key("aje1key") == revoked
 
 
 # release
