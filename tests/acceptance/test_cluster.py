@@ -142,7 +142,7 @@ class Database:
 
     def rows(self, query: str, *params: object) -> list[tuple[Any, ...]]:
         with psycopg.connect(self._dsn, autocommit=True) as connection:
-            return connection.execute(query, params).fetchall()  # type: ignore[arg-type]
+            return connection.execute(query, params).fetchall()
 
     def operations(self, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         """(state, lease_owner, done_at, attempts, processed_seconds, total_seconds) by id."""
@@ -237,13 +237,24 @@ def assert_succeeded_once(
     logs = fleet.logs()
     finishes = {i: len(re.findall(rf"finished {re.escape(i)}\b", logs)) for i in expected}
     assert set(finishes.values()) == {1}, {i: n for i, n in finishes.items() if n != 1}
-    with fleet.servers[-1].client() as client:
+    alive = next(s for s in fleet.servers if s.process is not None and s.process.poll() is None)
+    with alive.client() as client:
         again = {i: client.get(f"/operations/{i}").json() for i in expected}
     changed = [i for i in expected if again[i] != done[i]]
-    assert not changed, f"operations changed after they were done: {changed}"
-    assert {i: row[2] for i, row in database.operations(list(expected)).items()} == {
-        i: row[2] for i, row in rows.items()
-    }
+    assert not changed, f"operations changed after they were first seen done: {changed}"
+
+
+def track_recoveries(cluster: DaskCluster, kills: list[_Kill]) -> bool:
+    """Note when each killed slice's result arrived; True while some are still outstanding."""
+    waiting = [k for k in kills if k.recovered_after is None]
+    if waiting:
+        states = cluster.task_states([k.key for k in waiting])
+        for kill in waiting:
+            # `forgotten`: the dispatcher took the result and let the key go.
+            if states[kill.key] in ("memory", "forgotten", "erred"):
+                kill.recovered_after = time.monotonic() - kill.at
+                kill.final_state = states[kill.key]
+    return any(k.recovered_after is None for k in kills)
 
 
 @dataclass
@@ -287,13 +298,7 @@ def test_operations_survive_twenty_worker_kills(
         kill_deadline = time.monotonic() + 150
         seen_since: dict[tuple[int, str], float] = {}
         while len(kills) < 20 and time.monotonic() < kill_deadline:
-            open_recoveries = [k for k in kills if k.recovered_after is None]
-            if open_recoveries:
-                states = cluster.task_states([k.key for k in open_recoveries])
-                for kill in open_recoveries:
-                    if states[kill.key] in ("memory", "forgotten", "erred"):
-                        kill.recovered_after = time.monotonic() - kill.at
-                        kill.final_state = states[kill.key]
+            track_recoveries(cluster, kills)
             processing = cluster.processing()
             now = time.monotonic()
             running = {(i, key) for i, keys in processing.items() for key in keys}
@@ -313,26 +318,26 @@ def test_operations_survive_twenty_worker_kills(
                 seen_since.clear()
             time.sleep(0.05)
         kill_phase = time.monotonic() - started
+        # The last kills' slices are still being redone: follow them a little longer.
+        follow_until = time.monotonic() + 60
+        while track_recoveries(cluster, kills) and time.monotonic() < follow_until:
+            time.sleep(0.1)
+        for n, kill in enumerate(kills, start=1):
+            came = "not seen" if kill.recovered_after is None else f"{kill.recovered_after:5.1f} s"
+            print(
+                f"kill {n:2d}: worker {kill.worker}, slice {kill.key}: its result came "
+                f"{came} after the kill ({kill.final_state})"
+            )
+        measured = sorted(k.recovered_after for k in kills if k.recovered_after is not None)
+        if measured:
+            print(
+                f"recovery: median {measured[len(measured) // 2]:.1f} s, max {measured[-1]:.1f} s"
+            )
+        print(f"{len(kills)} kills done {kill_phase:.1f} s into the test")
         results = wait_all(
             client, list(expected), timeout=max(30.0, 390 - (time.monotonic() - started))
         )
-        states = cluster.task_states([k.key for k in kills if k.recovered_after is None])
-        for kill in kills:
-            if kill.recovered_after is None and states[kill.key] != "processing":
-                kill.final_state = states[kill.key]
-    for n, kill in enumerate(kills, start=1):
-        recovered = "not seen" if kill.recovered_after is None else f"{kill.recovered_after:5.1f} s"
-        print(
-            f"kill {n:2d}: worker {kill.worker}, slice {kill.key}: recovered in {recovered} ({kill.final_state})"
-        )
-    measured = [k.recovered_after for k in kills if k.recovered_after is not None]
-    if measured:
-        print(
-            f"recovery: median {sorted(measured)[len(measured) // 2]:.1f} s, max {max(measured):.1f} s"
-        )
-    print(
-        f"kills done {kill_phase:.1f} s, all 50 done {time.monotonic() - started:.1f} s into the test"
-    )
+    print(f"all 50 operations done {time.monotonic() - started:.1f} s into the test")
     assert len(kills) == 20, f"only {len(kills)} kills before the operations ran out"
     assert_succeeded_once(database, servers, results, expected)
     attempts = [row[3] for row in database.operations(list(expected)).values()]

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
-import psutil
+import cloudpickle  # type: ignore[import-untyped]
+import psutil  # type: ignore[import-untyped]
 import pytest
 
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
@@ -185,7 +185,7 @@ class DaskCluster:
         if self._client is None:
             from distributed import Client
 
-            self._client = Client(self.address, timeout=30, set_as_default=False)
+            self._client = Client(self.address, timeout=30, set_as_default=False)  # type: ignore[no-untyped-call]
         return self._client
 
     def _close_client(self) -> None:
@@ -243,7 +243,7 @@ class DaskCluster:
                 for child in psutil.Process(command.process.pid).children(recursive=True):
                     with contextlib.suppress(psutil.Error):
                         if "spawn_main" in " ".join(child.cmdline()):
-                            return child.pid
+                            return int(child.pid)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"worker {index} has no worker process")
             time.sleep(0.05)
