@@ -20,11 +20,11 @@ from asyncstt.errors import (
     Unauthenticated,
 )
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER, Folder, RoleBinding, ServiceAccount
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.settings import IamSettings
 from tests.factories import ManualClock
-from tests.unit.iam.fake_identity import FakeIdentityStore
 
 NOW = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 FOLDER = "b1gfolder"
@@ -33,8 +33,8 @@ ACCOUNT = "ajeservice"
 
 
 @pytest.fixture
-def identity() -> FakeIdentityStore:
-    return FakeIdentityStore()
+def identity() -> InMemoryIdentityStore:
+    return InMemoryIdentityStore()
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def clock() -> ManualClock:
 
 
 def authenticator(
-    identity: FakeIdentityStore, clock: ManualClock, *, required: bool = True
+    identity: InMemoryIdentityStore, clock: ManualClock, *, required: bool = True
 ) -> Authenticator:
     return Authenticator(
         identity,
@@ -56,16 +56,16 @@ def authenticator(
 
 
 @pytest.fixture
-def auth(identity: FakeIdentityStore, clock: ManualClock) -> Authenticator:
+def auth(identity: InMemoryIdentityStore, clock: ManualClock) -> Authenticator:
     return authenticator(identity, clock)
 
 
 @pytest.fixture
-def key(identity: FakeIdentityStore) -> str:
+def key(identity: InMemoryIdentityStore) -> str:
     return create_api_key(identity, FOLDER, ACCOUNT, NOW)[1]
 
 
-def test_created_key_is_stored_only_as_a_hash(identity: FakeIdentityStore) -> None:
+def test_created_key_is_stored_only_as_a_hash(identity: InMemoryIdentityStore) -> None:
     record, key = create_api_key(identity, FOLDER, ACCOUNT, NOW, description="ci")
     assert key.startswith(f"{API_KEY_PREFIX}{record.id}.")
     secret = key.split(".", 1)[1]
@@ -82,7 +82,7 @@ def test_created_key_is_stored_only_as_a_hash(identity: FakeIdentityStore) -> No
 
 
 def test_creating_a_key_creates_a_missing_account_with_the_recognition_role(
-    identity: FakeIdentityStore,
+    identity: InMemoryIdentityStore,
 ) -> None:
     create_api_key(identity, FOLDER, ACCOUNT, NOW)
     account = identity.get_service_account(ACCOUNT)
@@ -92,13 +92,13 @@ def test_creating_a_key_creates_a_missing_account_with_the_recognition_role(
     assert identity.roles_of(ACCOUNT, FOLDER) == {ROLE_STT_USER}
 
 
-def test_a_key_for_an_account_of_another_folder_is_refused(identity: FakeIdentityStore) -> None:
+def test_a_key_for_an_account_of_another_folder_is_refused(identity: InMemoryIdentityStore) -> None:
     create_api_key(identity, FOLDER, ACCOUNT, NOW)
     with pytest.raises(InvalidArgument, match=f"belongs to folder {FOLDER}"):
         create_api_key(identity, OTHER, ACCOUNT, NOW)
 
 
-def test_keys_are_unique(identity: FakeIdentityStore) -> None:
+def test_keys_are_unique(identity: InMemoryIdentityStore) -> None:
     keys = {create_api_key(identity, "f", "sa", NOW)[1] for _ in range(20)}
     assert len(keys) == 20
 
@@ -148,14 +148,16 @@ def test_wrong_or_malformed_keys_are_invalid(auth: Authenticator, key: str) -> N
             auth.authenticate(f"Api-Key {candidate}")
 
 
-def test_revoked_key_is_invalid(auth: Authenticator, identity: FakeIdentityStore, key: str) -> None:
+def test_revoked_key_is_invalid(
+    auth: Authenticator, identity: InMemoryIdentityStore, key: str
+) -> None:
     identity.revoke_api_key(key.removeprefix(API_KEY_PREFIX).split(".")[0], NOW)
     with pytest.raises(Unauthenticated, match=INVALID_KEY):
         auth.authenticate(f"Api-Key {key}")
 
 
 def test_expired_key_is_invalid(
-    auth: Authenticator, identity: FakeIdentityStore, clock: ManualClock
+    auth: Authenticator, identity: InMemoryIdentityStore, clock: ManualClock
 ) -> None:
     _, key = create_api_key(identity, FOLDER, ACCOUNT, NOW, expires_at=NOW + timedelta(hours=1))
     assert auth.authenticate(f"Api-Key {key}") == Principal(FOLDER, ACCOUNT)
@@ -165,7 +167,7 @@ def test_expired_key_is_invalid(
 
 
 def test_an_iam_token_authenticates_as_its_account(
-    auth: Authenticator, identity: FakeIdentityStore, key: str, clock: ManualClock
+    auth: Authenticator, identity: InMemoryIdentityStore, key: str, clock: ManualClock
 ) -> None:
     token = auth.tokens.issue(ACCOUNT).iam_token
     assert auth.authenticate(f"Bearer {token}") == Principal(FOLDER, ACCOUNT)
@@ -181,13 +183,13 @@ def test_bad_bearer_tokens_are_invalid(auth: Authenticator, token: str) -> None:
 
 
 def test_without_required_auth_a_request_without_header_is_anonymous(
-    identity: FakeIdentityStore, clock: ManualClock
+    identity: InMemoryIdentityStore, clock: ManualClock
 ) -> None:
     assert authenticator(identity, clock, required=False).authenticate(None) == ANONYMOUS
 
 
 def test_without_required_auth_a_bad_header_is_still_refused(
-    identity: FakeIdentityStore, clock: ManualClock
+    identity: InMemoryIdentityStore, clock: ManualClock
 ) -> None:
     with pytest.raises(Unauthenticated):
         authenticator(identity, clock, required=False).authenticate("Api-Key nonsense")
@@ -201,8 +203,9 @@ def test_own_or_no_folder_is_allowed_with_the_role(
 
 
 def test_own_folder_without_a_role_is_permission_denied(
-    auth: Authenticator, identity: FakeIdentityStore
+    auth: Authenticator, identity: InMemoryIdentityStore
 ) -> None:
+    identity.add_folder(Folder(FOLDER, "team", NOW))
     identity.add_service_account(ServiceAccount(ACCOUNT, FOLDER, "robot", NOW))
     with pytest.raises(
         PermissionDenied,
@@ -219,7 +222,7 @@ def test_another_folder_without_a_role_is_permission_denied(auth: Authenticator,
 
 
 def test_a_role_on_another_folder_makes_the_account_act_there(
-    auth: Authenticator, identity: FakeIdentityStore, key: str
+    auth: Authenticator, identity: InMemoryIdentityStore, key: str
 ) -> None:
     identity.add_folder(Folder(OTHER, "other", NOW))
     identity.bind_role(RoleBinding(OTHER, ACCOUNT, ROLE_ADMIN, NOW))
@@ -231,8 +234,10 @@ def test_anonymous_caller_folder_is_ignored(auth: Authenticator) -> None:
 
 
 def test_scopes_are_the_own_folder_then_the_others_with_a_role(
-    auth: Authenticator, identity: FakeIdentityStore, key: str
+    auth: Authenticator, identity: InMemoryIdentityStore, key: str
 ) -> None:
+    identity.add_folder(Folder(OTHER, "other", NOW))
+    identity.add_folder(Folder("b1gthird", "third", NOW))
     identity.bind_role(RoleBinding(OTHER, ACCOUNT, ROLE_STT_USER, NOW))
     identity.bind_role(RoleBinding("b1gthird", ACCOUNT, "viewer", NOW))
     caller = Principal(FOLDER, ACCOUNT)
@@ -241,22 +246,24 @@ def test_scopes_are_the_own_folder_then_the_others_with_a_role(
 
 
 def test_scopes_without_any_role_are_permission_denied(
-    auth: Authenticator, identity: FakeIdentityStore
+    auth: Authenticator, identity: InMemoryIdentityStore
 ) -> None:
+    identity.add_folder(Folder(FOLDER, "team", NOW))
     identity.add_service_account(ServiceAccount(ACCOUNT, FOLDER, "robot", NOW))
     with pytest.raises(PermissionDenied):
         next(auth.scopes(Principal(FOLDER, ACCOUNT)))
 
 
 def test_refusals_are_audited_without_the_credential(
-    auth: Authenticator, identity: FakeIdentityStore, key: str
+    auth: Authenticator, identity: InMemoryIdentityStore, key: str
 ) -> None:
     target = "POST /speech/stt/v2/longRunningRecognize"
     auth.record_denial(None, target, Unauthenticated("the API key is invalid, revoked or expired"))
     auth.record_denial(Principal(FOLDER, ACCOUNT), target, PermissionDenied("no role"))
     auth.record_denial(Principal(FOLDER, ACCOUNT), target, ResourceExhausted("quota", 3))
     auth.record_denial(Principal(FOLDER, ACCOUNT), target, NotFound("not a refusal"))
-    assert [(e.actor, e.action, e.target, e.outcome, e.detail) for e in identity.audit] == [
+    audit = identity.list_audit()[::-1]
+    assert [(e.actor, e.action, e.target, e.outcome, e.detail) for e in audit] == [
         (
             "anonymous",
             "request.denied",
@@ -267,5 +274,5 @@ def test_refusals_are_audited_without_the_credential(
         (ACCOUNT, "request.denied", target, "permission_denied", "no role"),
         (ACCOUNT, "request.denied", target, "resource_exhausted", "quota"),
     ]
-    assert all(e.at == NOW for e in identity.audit)
-    assert not any(key in repr(e) for e in identity.audit)
+    assert all(e.at == NOW for e in audit)
+    assert not any(key in repr(e) for e in audit)

@@ -15,6 +15,7 @@ from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import InvalidArgument
 from asyncstt.http.app import create_app
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.metrics import Metrics
@@ -22,7 +23,6 @@ from asyncstt.service import OperationService
 from asyncstt.settings import QuotaSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock
-from tests.unit.iam.fake_identity import FakeIdentityStore
 
 START = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 SERVICE_ACCOUNT = "ajeq7r2m5t8v1x4z6b9c"
@@ -55,7 +55,7 @@ class Harness:
     client: TestClient
     headers: dict[str, str]
     other_headers: dict[str, str]
-    identity: FakeIdentityStore
+    identity: InMemoryIdentityStore
     authenticator: Authenticator
     metrics: Metrics
 
@@ -73,7 +73,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
     ) -> Harness:
         """Quotas are off unless `quotas` are given, so that tests that poll often need no clock."""
         store = InMemoryStore()
-        identity = FakeIdentityStore()
+        identity = InMemoryIdentityStore()
         sources = StubSources()
         clock = ManualClock(START)
         service = OperationService(store, sources, capabilities, Settings(**settings), clock)

@@ -165,14 +165,13 @@ def test_every_endpoint_refuses_missing_bad_revoked_and_expired_credentials(
 def test_denied_requests_are_audited_and_counted(harness: Harness) -> None:
     harness.client.post(V2_SUBMIT, content=v2_request(), headers={"Authorization": "Api-Key x"})
     call_v2(harness, folderId="b1gforeign")
-    events = [(e.actor, e.action, e.target, e.outcome) for e in harness.identity.audit]
+    audit = harness.identity.list_audit()[::-1]
+    events = [(e.actor, e.action, e.target, e.outcome) for e in audit]
     assert events == [
         ("anonymous", "request.denied", f"POST {V2_SUBMIT}", "unauthenticated"),
         (SERVICE_ACCOUNT, "request.denied", f"POST {V2_SUBMIT}", "permission_denied"),
     ]
-    assert (
-        "has no role ai.speechkit-stt.user on folder b1gforeign" in harness.identity.audit[1].detail
-    )
+    assert "has no role ai.speechkit-stt.user on folder b1gforeign" in audit[1].detail
     rendered = harness.metrics.render().decode()
     assert 'asyncstt_errors_total{code="16",where="request"} 1.0' in rendered
     assert 'asyncstt_errors_total{code="7",where="request"} 1.0' in rendered
@@ -180,7 +179,9 @@ def test_denied_requests_are_audited_and_counted(harness: Harness) -> None:
 
 def test_an_account_without_the_role_is_permission_denied_everywhere(harness: Harness) -> None:
     operation = submitted(harness, ApiVersion.V3)
-    harness.identity.bindings.clear()
+    for binding in harness.identity.list_role_bindings():
+        harness.identity.unbind_role(binding.folder_id, binding.service_account_id, binding.role)
+    assert harness.identity.list_role_bindings() == []
     for endpoint in ALL_ENDPOINTS:
         assert status(call(harness, endpoint, operation.id, harness.headers)) == (
             403,
@@ -216,7 +217,7 @@ def test_submits_over_the_quota_are_429_with_retry_after(limited: Harness) -> No
     # 10:15:07 → the hour ends in 44 min 53 s.
     assert response.headers["retry-after"] == str(44 * 60 + 53)
     assert call(limited, "v2", "", limited.other_headers).status_code == 200
-    [event] = limited.identity.audit
+    [event] = limited.identity.list_audit()
     assert (event.actor, event.outcome) == (SERVICE_ACCOUNT, "resource_exhausted")
 
 
@@ -299,7 +300,7 @@ def test_the_token_endpoint_refuses_bad_jwts(
         code, grpc, text = status(signed_in.client.post(TOKENS, json={"jwt": token}))
         assert (code, grpc) == (401, 16)
         assert message in text
-    assert [e.outcome for e in signed_in.identity.audit] == ["unauthenticated"] * 3
+    assert [e.outcome for e in signed_in.identity.list_audit()] == ["unauthenticated"] * 3
     signed_in.clock.advance(3600 + 31)
     response = signed_in.client.post(TOKENS, json={"jwt": make_jwt(private_key)})
     assert status(response) == (401, 16, "the JWT has expired; sign a new one")

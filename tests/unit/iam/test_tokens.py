@@ -15,12 +15,12 @@ from yandexcloud._auth_fabric import ServiceAccountAuth
 
 from asyncstt.clock import utcnow
 from asyncstt.errors import Unauthenticated
+from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import AuthorizedKeyRecord, Folder, ServiceAccount
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.iam.tokens import TOKEN_PREFIX, TokenService, token_url
 from asyncstt.settings import IamSettings
 from tests.factories import ManualClock
-from tests.unit.iam.fake_identity import FakeIdentityStore
 
 NOW = datetime(2025, 3, 2, 10, 15, 7, tzinfo=UTC)
 ACCOUNT = "ajeaccount0000000001"
@@ -56,8 +56,8 @@ def other_key() -> rsa.RSAPrivateKey:
 
 
 @pytest.fixture
-def identity(private_key: rsa.RSAPrivateKey) -> FakeIdentityStore:
-    store = FakeIdentityStore()
+def identity(private_key: rsa.RSAPrivateKey) -> InMemoryIdentityStore:
+    store = InMemoryIdentityStore()
     store.add_folder(Folder("b1gfolder", "team", NOW))
     store.add_service_account(ServiceAccount(ACCOUNT, "b1gfolder", "robot", NOW))
     store.add_authorized_key(AuthorizedKeyRecord(KEY_ID, ACCOUNT, _public_pem(private_key), NOW))
@@ -70,8 +70,20 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def tokens(identity: FakeIdentityStore, clock: ManualClock) -> TokenService:
+def tokens(identity: InMemoryIdentityStore, clock: ManualClock) -> TokenService:
     return TokenService(identity, ServerKey(b"0123456789abcdef0123"), IamSettings(), clock)
+
+
+def forget_account(
+    monkeypatch: pytest.MonkeyPatch, identity: InMemoryIdentityStore, account_id: str
+) -> None:
+    """Answer as if the account were deleted with its keys and tokens still out: the port cannot delete one."""
+    present = identity.get_service_account
+    monkeypatch.setattr(
+        identity,
+        "get_service_account",
+        lambda wanted: None if wanted == account_id else present(wanted),
+    )
 
 
 def make_jwt(
@@ -90,7 +102,7 @@ def make_jwt(
 
 
 def test_a_jwt_built_by_the_sdk_is_exchanged_for_a_token(
-    identity: FakeIdentityStore, private_key: rsa.RSAPrivateKey
+    identity: InMemoryIdentityStore, private_key: rsa.RSAPrivateKey
 ) -> None:
     sa_key = {"id": KEY_ID, "service_account_id": ACCOUNT, "private_key": _private_pem(private_key)}
     sdk_jwt = ServiceAccountAuth(sa_key, "api.cloud.yandex.net").get_token_request().jwt
@@ -142,7 +154,7 @@ def test_a_jwt_signed_by_another_key_is_refused(
 
 
 def test_a_revoked_key_is_refused(
-    tokens: TokenService, identity: FakeIdentityStore, private_key: rsa.RSAPrivateKey
+    tokens: TokenService, identity: InMemoryIdentityStore, private_key: rsa.RSAPrivateKey
 ) -> None:
     identity.revoke_authorized_key(KEY_ID, NOW)
     with pytest.raises(Unauthenticated, match="unknown or revoked"):
@@ -187,9 +199,12 @@ def test_malformed_jwts_are_refused(tokens: TokenService, garbage: str) -> None:
 
 
 def test_a_jwt_of_a_deleted_account_is_refused(
-    tokens: TokenService, identity: FakeIdentityStore, private_key: rsa.RSAPrivateKey
+    tokens: TokenService,
+    identity: InMemoryIdentityStore,
+    private_key: rsa.RSAPrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    del identity.accounts[ACCOUNT]
+    forget_account(monkeypatch, identity, ACCOUNT)
     with pytest.raises(Unauthenticated, match="no longer exists"):
         tokens.exchange_jwt(make_jwt(private_key), URL)
 
@@ -208,7 +223,7 @@ def test_tokens_expire_after_their_lifetime(
 
 
 def test_tampered_or_foreign_tokens_are_invalid(
-    tokens: TokenService, identity: FakeIdentityStore, clock: ManualClock
+    tokens: TokenService, identity: InMemoryIdentityStore, clock: ManualClock
 ) -> None:
     token = tokens.issue(ACCOUNT).iam_token
     prefix, payload, signature = token.split(".")
@@ -227,9 +242,9 @@ def test_tampered_or_foreign_tokens_are_invalid(
 
 
 def test_a_token_of_a_deleted_account_is_refused(
-    tokens: TokenService, identity: FakeIdentityStore
+    tokens: TokenService, identity: InMemoryIdentityStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = tokens.issue(ACCOUNT).iam_token
-    del identity.accounts[ACCOUNT]
+    forget_account(monkeypatch, identity, ACCOUNT)
     with pytest.raises(Unauthenticated, match="service account no longer exists"):
         tokens.verify(token)
