@@ -16,8 +16,8 @@ Phases (each starts what it needs, on loopback, and stops it again):
               on one database, quotas off. The scheduler has no workers, so no recognition competes for the
               CPU: the dispatchers each claim a few operations and then wait. Polls read one unfinished operation;
               submits carry 1 s of audio inline, model deferred-general.
-  profile     py-spy samples one API process (all its threads) while it serves polls; the functions with
-              the most active samples (inclusive and self) are listed. Skipped without py-spy.
+  profile     py-spy samples one API process (the threads serving HTTP) while it serves polls; the
+              functions with the most active samples (inclusive and self) are listed. Skipped without py-spy.
 
 Every phase records the machine's 1-minute load average while it ran (start, mean, max): the machine is
 shared, and figures measured under load are not comparable with figures measured idle.
@@ -39,12 +39,13 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -406,29 +407,40 @@ def stage_of(body: dict[str, Any]) -> str:
     return str(body.get("metadata", {}).get("stage", "queued"))
 
 
-def time_to_start(http: httpx.Client, path: Path) -> tuple[float, float | None]:
-    """Submit `path` and poll it without pause: seconds until it is claimed and until it is `recognising`
-    (None when it went past that stage between two polls); returns once the operation is done."""
-    sent = time.perf_counter()
-    operation_id = submit(http, uri_body(path))
-    claimed: float | None = None
-    while True:
-        stage = stage_of(http.get(f"/operations/{operation_id}").json())
-        now = time.perf_counter() - sent
-        if stage != "queued" and claimed is None:
-            claimed = now
-        if stage in ("recognising", "assembling", "done"):
-            break
-    wait_all(http, [operation_id], timeout=300)
-    assert claimed is not None
-    return claimed, now if stage == "recognising" else None
+@dataclass
+class StartTimes:
+    """Seconds from sending each submit: answered, claimed, `recognising` (None: gone past it unseen)."""
+
+    answered: list[float] = field(default_factory=list)
+    claimed: list[float] = field(default_factory=list)
+    recognising: list[float] = field(default_factory=list)
+    missed: int = 0
+
+    def measure(self, http: httpx.Client, path: Path) -> None:
+        """Submit `path` and poll it without pause until it is `recognising`; returns once it is done."""
+        sent = time.perf_counter()
+        operation_id = submit(http, uri_body(path))
+        self.answered.append(time.perf_counter() - sent)
+        claimed = False
+        while True:
+            stage = stage_of(http.get(f"/operations/{operation_id}").json())
+            now = time.perf_counter() - sent
+            if stage != "queued" and not claimed:
+                claimed = True
+                self.claimed.append(now)
+            if stage in ("recognising", "assembling", "done"):
+                break
+        if stage == "recognising":
+            self.recognising.append(now)
+        else:
+            self.missed += 1
+        wait_all(http, [operation_id], timeout=300)
 
 
 def latency(
     args: argparse.Namespace, postgres: Postgres, work: Path, audio: Audio
 ) -> dict[str, Any]:
-    claimed: list[float] = []
-    recognising: list[float] = []
+    times = StartTimes()
     with (
         deployment(postgres, work / "latency", 2, 1, args.preload, {}, audio.root) as (
             _,
@@ -443,15 +455,13 @@ def latency(
             for _ in range(args.latency_count):
                 # Idle: the last operation is done and the dispatcher is back to waiting for work.
                 time.sleep(0.5)
-                to_claim, to_recognise = time_to_start(http, audio.once)
-                claimed.append(to_claim)
-                if to_recognise is not None:
-                    recognising.append(to_recognise)
+                times.measure(http, audio.once)
     result = {
         "operations": args.latency_count,
-        "claimed_ms": quantiles(claimed),
-        "recognising_ms": quantiles(recognising),
-        "recognising_missed": args.latency_count - len(recognising),
+        "answered_ms": quantiles(times.answered),
+        "claimed_ms": quantiles(times.claimed),
+        "recognising_ms": quantiles(times.recognising),
+        "recognising_missed": times.missed,
         "load": watch.summary(),
     }
     print(f"latency {result}", flush=True)
@@ -487,6 +497,7 @@ def api(
                 # A short warm-up: connections, caches, the first queries of each process.
                 asyncio.run(load(urls, key, kind, args.clients, 200, 2.0, operation_id, body=body))
                 watch = LoadWatch()
+                cpu_before = server_cpu_seconds(apis)
                 with watch.watch():
                     result = asyncio.run(
                         load(
@@ -500,16 +511,45 @@ def api(
                             body=body,
                         )
                     )
+                cpu = {
+                    part: (after - cpu_before[part]) / max(result.requests, 1) * 1000
+                    for part, after in server_cpu_seconds(apis).items()
+                }
                 row = {
                     "api_processes": count,
                     "kind": kind,
                     "clients": args.clients,
                     **result.summary(),
+                    "api_cpu_ms_per_request": round(cpu["api"], 2),
+                    "postgres_cpu_ms_per_request": round(cpu["postgres"], 2),
                     "load": watch.summary(),
                 }
                 print(f"api {row}", flush=True)
                 rows.append(row)
     return rows
+
+
+def server_cpu_seconds(apis: list[Api]) -> dict[str, float]:
+    """CPU time used so far by the API processes, and by the PostgreSQL backends serving their database.
+
+    Divided by the requests served, it is a cost per request that does not depend on how busy the machine
+    is, unlike requests per second."""
+    database = f" {apis[0].database.rsplit('/', 1)[-1]} "
+    pids = {api.process.pid for api in apis if api.process is not None}
+    totals = {"api": 0.0, "postgres": 0.0}
+    for process in psutil.process_iter(["name", "cmdline"]):
+        with suppress(psutil.Error):
+            if process.pid in pids:
+                part = "api"
+            elif process.info["name"] == "postgres" and database in " ".join(
+                process.info["cmdline"] or []
+            ):
+                part = "postgres"
+            else:
+                continue
+            times = process.cpu_times()
+            totals[part] += times.user + times.system
+    return totals
 
 
 def profile(
@@ -560,14 +600,16 @@ PLUMBING = ("threading.py", "asyncio/", "selectors.py", "uvicorn/server.py", "uv
 
 
 def top_functions(raw: Path, top: int) -> dict[str, Any]:
-    """Functions by share of the active samples in py-spy's collapsed stacks, of all the process's threads:
-    inclusive (anywhere on the stack) and self (the leaf)."""
+    """Functions by share of the active samples in py-spy's collapsed stacks, inclusive (anywhere on the
+    stack) and self (the leaf), of every thread but the dispatcher's, which is not on the request path."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not count_text.isdigit():
+            continue
+        if "Dispatcher." in stack or "LeaseKeeper." in stack:
             continue
         count = int(count_text)
         total += count
@@ -604,7 +646,12 @@ def table(results: dict[str, Any]) -> list[str]:
     if "latency" in results:
         lat = results["latency"]
         lines.append(
-            f"| idle queue latency, {lat['operations']} submits: submit -> claimed | "
+            f"| idle queue latency, {lat['operations']} submits: submit -> answered | "
+            f"p50 {lat['answered_ms']['p50']:.0f} ms, p99 {lat['answered_ms']['p99']:.0f} ms, "
+            f"max {lat['answered_ms']['max']:.0f} ms | {load_text(lat['load'])} |"
+        )
+        lines.append(
+            f"| idle queue latency: submit -> claimed (stage leaves queued) | "
             f"p50 {lat['claimed_ms']['p50']:.0f} ms, p99 {lat['claimed_ms']['p99']:.0f} ms, "
             f"max {lat['claimed_ms']['max']:.0f} ms | {load_text(lat['load'])} |"
         )
@@ -623,6 +670,8 @@ def table(results: dict[str, Any]) -> list[str]:
             f"{row['clients']} clients | {row['requests_per_second']:.0f}/s (target >= {target}), "
             f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms "
             f"(target <= 50 ms); {row['requests']} requests, errors {errors}; "
+            f"CPU per request: API {row['api_cpu_ms_per_request']:.1f} ms, "
+            f"PostgreSQL {row['postgres_cpu_ms_per_request']:.1f} ms; "
             f"load client CPU {row['client_cpu_seconds']:.1f} s of {row['wall_seconds']:.1f} s | "
             f"{load_text(row['load'])} |"
         )
