@@ -309,10 +309,11 @@ def sign_jwt(
     aud: str = PUBLIC_TOKEN_URL,
     iat: float | None = None,
     lifetime: float = 3600,
+    algorithm: str = "PS256",
 ) -> str:
     issued = time.time() if iat is None else iat
     claims = {"iss": iss, "aud": aud, "iat": int(issued), "exp": int(issued + lifetime)}
-    return jwt.encode(claims, private_pem, algorithm="PS256", headers={"typ": "JWT", "kid": kid})
+    return jwt.encode(claims, private_pem, algorithm=algorithm, headers={"typ": "JWT", "kid": kid})
 
 
 def exchange(http: httpx.Client, token: str) -> httpx.Response:
@@ -624,11 +625,24 @@ def test_sdk_jwt_exchanged_for_an_iam_token(
             sign_jwt(key_file["private_key"], "ajeunknownkey0000000", alice.account_id),
             "unknown",
         ),
+        "lifetime over an hour": (
+            sign_jwt(key_file["private_key"], key_file["id"], alice.account_id, lifetime=7200),
+            "exp",
+        ),
+        "RS256 rather than PS256": (
+            sign_jwt(key_file["private_key"], key_file["id"], alice.account_id, algorithm="RS256"),
+            "PS256",
+        ),
     }
     for label, (token_text, fragment) in refused.items():
         answer = exchange(http, token_text)
         assert answer.status_code == 401, (label, answer.text)
         assert_status(answer, 401, 16, fragment)
+
+    # A revoked authorized key signs nothing that is accepted any more.
+    revoked = tenants.operator.run("keys", "authorized", "revoke", key_file["id"])
+    assert key_file["id"] in revoked, revoked
+    assert_status(exchange(http, sdk_jwt), 401, 16, "revoked")
 
     # A tampered IAM token: one character of its signed payload changed.
     payload, _, signature = body["iamToken"].removeprefix("t1.").partition(".")
