@@ -349,7 +349,13 @@ class Dispatcher:
             handle = self._executor.submit(
                 recognise_slice,
                 SliceJob(
-                    operation.id, str(audio), info, item, spec, language, self._settings.engine
+                    operation.id,
+                    str(audio.resolve()),
+                    info,
+                    item,
+                    spec,
+                    language,
+                    self._settings.engine,
                 ),
                 priority=priority,
                 key=f"slice-{operation.id}-{operation.attempts}-{item.index}",
