@@ -533,7 +533,8 @@ def server_cpu_seconds(apis: list[Api]) -> dict[str, float]:
     """CPU time used so far by the API processes, and by the PostgreSQL backends serving their database.
 
     Divided by the requests served, it is a cost per request that does not depend on how busy the machine
-    is, unlike requests per second."""
+    is, unlike requests per second. PostgreSQL's part is rough: a backend that closes during a phase drops
+    out of the sum, which can even make the difference negative."""
     database = f" {apis[0].database.rsplit('/', 1)[-1]} "
     pids = {api.process.pid for api in apis if api.process is not None}
     totals = {"api": 0.0, "postgres": 0.0}
