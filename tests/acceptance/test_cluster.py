@@ -22,7 +22,6 @@ import numpy as np
 import psycopg
 import pytest
 
-from asyncstt.store.sql import SqlStore
 from tests.acceptance.conftest import ServeProcess
 from tests.support.audio import read_wav_mono, write_wav
 from tests.support.dask_cluster import DaskCluster
@@ -359,10 +358,6 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-#: Whether the store keeps finished slices, so that a re-claimed operation skips them.
-CHECKPOINTS = hasattr(SqlStore, "save_slice")
-
-
 @pytest.mark.timeout(300)
 def test_a_killed_api_process_is_replaced_without_redoing_finished_slices(
     cluster: DaskCluster,
@@ -405,19 +400,18 @@ def test_a_killed_api_process_is_replaced_without_redoing_finished_slices(
     assert (state, owner, attempts) == ("SUCCEEDED", None, 2)
     assert done_at is not None
     assert_succeeded_once(database, servers, {operation_id: done}, {operation_id: reference})
-    if CHECKPOINTS:
-        assert saved >= 1, "progress moved but no finished slice was saved in slice_results"
-        assert database.checkpoints(operation_id) == 0, "saved slices outlived the operation"
-        assert second.log_path is not None
-        reused = re.search(
-            rf"{operation_id}: (\d+) of (\d+) slices were saved by an earlier attempt",
-            second.log_path.read_text(errors="replace"),
-        )
-        assert reused is not None, "the new process did not take up the saved slices"
-        assert int(reused.group(1)) >= saved, reused.group(0)
-        # Every saved slice but the last is at least SLICE_SECONDS - SNAP_SECONDS long.
-        most = total - saved * (SLICE_SECONDS - SNAP_SECONDS) + 0.5
-        assert 0 < redone <= most, f"recognised {redone:.1f} s again, at most {most:.1f} s expected"
+    assert saved >= 1, "progress moved but no finished slice was saved in slice_results"
+    assert database.checkpoints(operation_id) == 0, "saved slices outlived the operation"
+    assert second.log_path is not None
+    reused = re.search(
+        rf"{operation_id}: (\d+) of (\d+) slices were saved by an earlier attempt",
+        second.log_path.read_text(errors="replace"),
+    )
+    assert reused is not None, "the new process did not take up the saved slices"
+    assert int(reused.group(1)) >= saved, reused.group(0)
+    # Every saved slice but the last is at least SLICE_SECONDS - SNAP_SECONDS long.
+    most = total - saved * (SLICE_SECONDS - SNAP_SECONDS) + 0.5
+    assert 0 < redone <= most, f"recognised {redone:.1f} s again, at most {most:.1f} s expected"
 
 
 @pytest.mark.timeout(300)
