@@ -22,6 +22,13 @@ SERVER_LIMITS = {
     "ASYNCSTT_LIMITS__MAX_FILE_BYTES": str(3 * 1024 * 1024),
     "ASYNCSTT_LIMITS__MAX_INLINE_BYTES": str(1024 * 1024),
 }
+#: Quotas far above what the flows here spend, since one server serves a whole module polling every 0.3 s (a v3
+#: poll plus getRecognition can pass the default 5 per second); test_iam_flow.py crosses the real defaults.
+SERVER_QUOTAS = {
+    "ASYNCSTT_IAM__QUOTAS__SUBMITS_PER_HOUR": "100000",
+    "ASYNCSTT_IAM__QUOTAS__V2_POLLS_PER_HOUR": "1000000",
+    "ASYNCSTT_IAM__QUOTAS__V3_POLLS_PER_SECOND": "1000",
+}
 DONE_TIMEOUT_SECONDS = 120.0
 
 
@@ -150,6 +157,7 @@ def serve_factory(
         data_dir = tmp_path_factory.mktemp("serve") / "data"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
         env.update(SERVER_LIMITS)
+        env.update(SERVER_QUOTAS)
         env.update(
             {
                 "ASYNCSTT_STORAGE__ENDPOINT_URL": s3_server.endpoint_url,
