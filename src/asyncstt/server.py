@@ -6,6 +6,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -32,6 +33,9 @@ from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
+
+#: How often the main thread looks for a stop signal that arrived on another thread.
+SIGNAL_CHECK_SECONDS = 0.2
 
 
 @dataclass
@@ -120,13 +124,23 @@ class Server(AbstractContextManager["Server"]):
         """Serve until SIGINT or SIGTERM, then stop in order: HTTP, dispatcher (handing work back), executor.
 
         The signals are caught here rather than by uvicorn, which re-raises them once it has stopped and so
-        would end the process before the dispatcher could hand its operations back.
+        would end the process before the dispatcher could hand its operations back. The main thread waits
+        in short steps: Python runs a signal handler only in the main thread, and a signal the kernel hands
+        to another thread does not wake a main thread blocked in an untimed wait.
         """
         stop = threading.Event()
+        received: list[str] = []
+
+        def on_signal(signum: int, _frame: object) -> None:
+            received.append(signal.Signals(signum).name)
+            stop.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+            signal.signal(signum, on_signal)
         with self:
-            stop.wait()
+            while not stop.wait(SIGNAL_CHECK_SECONDS):
+                pass
+            log.info("%s received: stopping", received[0])
 
     def __enter__(self) -> Server:
         self.components.dispatcher.start()
@@ -151,9 +165,12 @@ class Server(AbstractContextManager["Server"]):
         self.close()
 
     def close(self) -> None:
+        started = time.monotonic()
         self.components.dispatcher.stop()
+        log.info("dispatcher stopped in %.1f s", time.monotonic() - started)
         self.components.executor.close()
         self.components.store.close()
+        log.info("stopped in %.1f s", time.monotonic() - started)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -14,7 +14,8 @@ import sys
 import sysconfig
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,27 +132,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """One rclone S3 server for the whole session, on a port the OS picks (no race for a free port)."""
-    base = tmp_path_factory.mktemp("s3server")
+def new_key_pair(prefix: str = "AKTEST") -> tuple[str, str]:
+    """An access key id and secret; rclone refuses very short access keys as unknown, so these look real."""
+    return prefix + uuid.uuid4().hex[
+        : 20 - len(prefix)
+    ].upper(), uuid.uuid4().hex + uuid.uuid4().hex[:8]
+
+
+@contextmanager
+def rclone_s3(base: Path, keys: Sequence[tuple[str, str]]) -> Iterator[str]:
+    """`rclone serve s3` over `base/data`, accepting each key pair, on a port the OS picks (no race for a
+    free port); yields the endpoint URL and stops the server afterwards."""
     root = base / "data"
     root.mkdir()
     log = base / "rclone.log"
-    # rclone refuses very short access keys as unknown; these are long enough to look real.
-    access_key_id = "AKTEST" + uuid.uuid4().hex[:14].upper()
-    secret_access_key = uuid.uuid4().hex + uuid.uuid4().hex[:8]
-    command = [
-        rclone_binary(),
-        "serve",
-        "s3",
-        "--addr",
-        "127.0.0.1:0",
-        "--auth-key",
-        f"{access_key_id},{secret_access_key}",
-        # No directory caching: files a test writes straight into `root` are visible at once.
+    command = [rclone_binary(), "serve", "s3", "--addr", "127.0.0.1:0"]
+    for access_key_id, secret_access_key in keys:
+        command += ["--auth-key", f"{access_key_id},{secret_access_key}"]
+    command += [
+        # Next to no directory caching, so files a test writes straight into `data` are visible at once.
+        # Not 0s: with that, rclone spins a core in a timer loop from the first download until it is stopped.
         "--dir-cache-time",
-        "0s",
+        "1ms",
         "--poll-interval",
         "0",
         "--config",
@@ -165,7 +167,15 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
     try:
-        endpoint_url = _wait_for_start(process, log)
-        yield S3Server(endpoint_url, access_key_id, secret_access_key, root)
+        yield _wait_for_start(process, log)
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One rclone S3 server for the whole session."""
+    base = tmp_path_factory.mktemp("s3server")
+    access_key_id, secret_access_key = new_key_pair()
+    with rclone_s3(base, [(access_key_id, secret_access_key)]) as endpoint_url:
+        yield S3Server(endpoint_url, access_key_id, secret_access_key, base / "data")

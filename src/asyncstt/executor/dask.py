@@ -125,7 +125,7 @@ class DaskExecutor:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-        self._client.close()
+        self._client.close(timeout=self._connect_timeout)
         if self._cluster is not None:
             self._cluster.close()
 

@@ -3,14 +3,11 @@ accepts two key pairs and checks SigV4 signatures for real."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from asyncstt.errors import InvalidArgument, PermissionDenied
 from asyncstt.iam.admin import IdentityAdmin
@@ -21,65 +18,20 @@ from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
-from tests.support.s3server import _stop, _wait_for_start, rclone_binary
+from tests.support.s3server import S3Server, new_key_pair, rclone_s3
 
 pytestmark = pytest.mark.integration
 
 KEY = "calls/one.wav"
 
 
-def _pair() -> tuple[str, str]:
-    return "AKFOLDER" + uuid.uuid4().hex[:12].upper(), uuid.uuid4().hex + uuid.uuid4().hex[:8]
-
-
-class TwoKeyServer:
-    def __init__(self, endpoint_url: str, root: Path, keys: list[tuple[str, str]]) -> None:
-        self.endpoint_url = endpoint_url
-        self.root = root
-        self.keys = keys
-
-    def put(self, bucket: str, key: str, data: bytes, pair: tuple[str, str]) -> None:
-        (self.root / bucket).mkdir(exist_ok=True)
-        client = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id=pair[0],
-            aws_secret_access_key=pair[1],
-            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
-        )
-        client.put_object(Bucket=bucket, Key=key, Body=data)
-
-
 @pytest.fixture(scope="module")
-def two_key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoKeyServer]:
+def two_key_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[S3Server]]:
+    """One S3 server that accepts two key pairs: a client for each."""
     base = tmp_path_factory.mktemp("s3-two-keys")
-    root = base / "data"
-    root.mkdir()
-    log = base / "rclone.log"
-    keys = [_pair(), _pair()]
-    command = [rclone_binary(), "serve", "s3", "--addr", "127.0.0.1:0"]
-    for access_key_id, secret in keys:
-        command += ["--auth-key", f"{access_key_id},{secret}"]
-    command += [
-        "--dir-cache-time",
-        "0s",
-        "--poll-interval",
-        "0",
-        "--config",
-        str(base / "rclone.conf"),
-        "--cache-dir",
-        str(base / "cache"),
-        str(root),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-    try:
-        yield TwoKeyServer(_wait_for_start(process, log), root, keys)
-    finally:
-        _stop(process)
+    keys = [new_key_pair("AKFOLDER"), new_key_pair("AKFOLDER")]
+    with rclone_s3(base, keys) as endpoint_url:
+        yield [S3Server(endpoint_url, key, secret, base / "data") for key, secret in keys]
 
 
 @pytest.fixture
@@ -92,19 +44,19 @@ def identity(tmp_path: Path) -> Iterator[SqlIdentityStore]:
 
 
 def test_each_folder_reads_its_links_with_its_own_keys(
-    two_key_server: TwoKeyServer, identity: SqlIdentityStore, tmp_path: Path
+    two_key_server: list[S3Server], identity: SqlIdentityStore, tmp_path: Path
 ) -> None:
     server_key = ServerKey(b"the server key of this test")
     admin = IdentityAdmin(identity, server_key, Auditor(identity))
-    first, second = two_key_server.keys
+    first, second = two_key_server
     bucket_a, bucket_b = "team-a-" + uuid.uuid4().hex[:8], "team-b-" + uuid.uuid4().hex[:8]
-    two_key_server.put(bucket_a, KEY, b"audio of team a", first)
-    two_key_server.put(bucket_b, KEY, b"audio of team b!", second)
+    first.put(bucket_a, KEY, b"audio of team a")
+    second.put(bucket_b, KEY, b"audio of team b!")
     folders = {name: admin.create_folder(name).id for name in ("a", "b", "wrong", "plain")}
-    endpoint = two_key_server.endpoint_url
-    admin.set_storage_credentials("a", endpoint, first[0], first[1])
-    admin.set_storage_credentials("b", endpoint, second[0], second[1])
-    admin.set_storage_credentials("wrong", endpoint, first[0], second[1])
+    endpoint = first.endpoint_url
+    admin.set_storage_credentials("a", endpoint, first.access_key_id, first.secret_access_key)
+    admin.set_storage_credentials("b", endpoint, second.access_key_id, second.secret_access_key)
+    admin.set_storage_credentials("wrong", endpoint, first.access_key_id, second.secret_access_key)
     # The server-wide storage is not configured: whatever a folder reads, it reads with its own keys.
     registry = SourceRegistry(Settings(), StoredStorageCredentials(identity, server_key))
 
@@ -123,7 +75,7 @@ def test_each_folder_reads_its_links_with_its_own_keys(
         registry.fetch(link_a, tmp_path / "plain.wav", 1000, folders["plain"])
 
     # Fixed credentials take effect at once: the folder's client is rebuilt.
-    admin.set_storage_credentials("wrong", endpoint, first[0], first[1])
+    admin.set_storage_credentials("wrong", endpoint, first.access_key_id, first.secret_access_key)
     assert registry.fetch(link_a, tmp_path / "fixed.wav", 1000, folders["wrong"]) == 15
     admin.delete_storage_credentials("wrong")
     with pytest.raises(InvalidArgument, match="no object storage is configured"):
@@ -131,22 +83,22 @@ def test_each_folder_reads_its_links_with_its_own_keys(
 
 
 def test_a_folder_without_credentials_uses_the_server_wide_storage(
-    two_key_server: TwoKeyServer, identity: SqlIdentityStore, tmp_path: Path
+    two_key_server: list[S3Server], identity: SqlIdentityStore, tmp_path: Path
 ) -> None:
     server_key = ServerKey(b"the server key of this test")
     admin = IdentityAdmin(identity, server_key, Auditor(identity))
-    first, second = two_key_server.keys
+    first, second = two_key_server
     bucket = "shared-" + uuid.uuid4().hex[:8]
-    two_key_server.put(bucket, KEY, b"shared", first)
+    first.put(bucket, KEY, b"shared")
     plain = admin.create_folder("plain").id
     own = admin.create_folder("own").id
-    admin.set_storage_credentials("own", two_key_server.endpoint_url, first[0], "not the secret")
+    admin.set_storage_credentials("own", first.endpoint_url, first.access_key_id, "not the secret")
     settings = Settings.model_validate(
         {
             "storage": {
-                "endpoint_url": two_key_server.endpoint_url,
-                "access_key_id": second[0],
-                "secret_access_key": second[1],
+                "endpoint_url": first.endpoint_url,
+                "access_key_id": second.access_key_id,
+                "secret_access_key": second.secret_access_key,
             }
         }
     )
