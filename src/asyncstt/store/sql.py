@@ -9,6 +9,7 @@ for the lock goes through the busy timeout instead of failing. On PostgreSQL a c
 from __future__ import annotations
 
 import sqlite3
+import time
 import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -105,11 +106,31 @@ def _sqlite_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPool
     # hook below emits every BEGIN instead, so reads are isolated and writers can ask for IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    # WAL lets readers go on while one writer commits; FULL makes every commit survive a power cut.
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _use_wal(cursor)
+    # FULL makes every commit survive a power cut.
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database in WAL mode, which lets readers go on while one writer commits.
+
+    The mode is kept in the file, so only a new database needs the switch. The switch fails at once, without
+    the busy timeout, while another process holds a write lock: two processes opening a new database
+    together see that, and the one that lost retries until the winner's switch shows.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def _sqlite_begin(connection: Connection) -> None:
