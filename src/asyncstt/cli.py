@@ -1,26 +1,22 @@
-"""The `asyncstt` command: serve, transcribe, and the administration of folders, service accounts, roles,
-keys, storage credentials and the audit log."""
+"""The `asyncstt` command: serve and transcribe here; the administration of folders, service accounts, roles,
+keys, storage credentials and the audit log in `asyncstt.admin_cli`."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
-import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asyncstt import __version__
-from asyncstt.errors import AsyncSttError, InvalidArgument
+from asyncstt.admin_cli import add_admin_commands, add_store_options, store_overrides
+from asyncstt.errors import AsyncSttError
 from asyncstt.settings import Settings
 
 if TYPE_CHECKING:
-    from asyncstt.iam.admin import IdentityAdmin
+    pass
 
 ENCODING_BY_SUFFIX = {
     ".wav": "LINEAR16_PCM",
@@ -35,14 +31,7 @@ ENCODING_BY_SUFFIX = {
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
     """Settings from the environment, with what was given on the command line on top."""
-    values: dict[str, object] = {}
-    if getattr(args, "data_dir", None):
-        values["data_dir"] = Path(args.data_dir)
-    if getattr(args, "database", None):
-        values["database_url"] = args.database
-    values.update(overrides)
-    settings = Settings()
-    return settings.model_copy(update=values)
+    return Settings().model_copy(update={**store_overrides(args), **overrides})
 
 
 def _execution_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
@@ -114,321 +103,20 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     return 0 if "error" not in operation else 1
 
 
-#: Environment variable the storage secret key is read from (never from the command line).
-STORAGE_SECRET_ENV = "ASYNCSTT_STORAGE_SECRET"  # noqa: S105 (a variable name, not a secret)
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30d`, `12h`, `90m`, `45s`, `2w`, or a sum of them such as `1d12h`."""
-    compact = text.strip().lower()
-    parts = _DURATION.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise InvalidArgument(
-            f"invalid duration {text!r}; write a number and a unit: 30d, 12h, 90m, 45s, 2w"
-        )
-    total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{_DURATION_UNITS[unit]: int(number)})
-    return total
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"invalid time {text!r}; write ISO 8601, e.g. 2026-03-01T12:00:00Z"
-        ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-@contextmanager
-def _admin(args: argparse.Namespace) -> Iterator[IdentityAdmin]:
-    from asyncstt.iam.admin import IdentityAdmin
-    from asyncstt.iam.audit import Auditor
-    from asyncstt.iam.server_key import ServerKey
-    from asyncstt.store.identity_sql import SqlIdentityStore
-    from asyncstt.store.sql import SqlStore
-
-    settings = _settings(args)
-    # What `asyncstt.server.open_store` does, without importing the server (the web stack and Dask), which
-    # would take most of an admin command's time.
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SqlStore(settings.store_url)
-    try:
-        identity = SqlIdentityStore(store)
-        yield IdentityAdmin(identity, ServerKey.load(settings), Auditor(identity))
-    finally:
-        store.close()
-
-
-def _when(moment: datetime | None, empty: str = "") -> str:
-    return moment.isoformat(timespec="seconds") if moment is not None else empty
-
-
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A rich table on a terminal; tab-separated lines, header first, when piped (for scripts)."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    print("\t".join(columns))
-    for row in rows:
-        # One line per row whatever a cell holds (a refusal's message may span lines).
-        print("\t".join(" ".join(cell.split()) for cell in row))
-
-
-def cmd_folders_create(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        folder = admin.create_folder(args.name)
-    print(f"created folder {folder.id} ({folder.name})")
-    return 0
-
-
-def cmd_folders_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        folders = admin.list_folders()
-    _table(
-        "folders", ["id", "name", "created"], [[f.id, f.name, _when(f.created_at)] for f in folders]
-    )
-    return 0
-
-
-def cmd_accounts_create(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        account = admin.create_service_account(args.folder, args.name)
-    print(f"created service account {account.id} ({account.name}) in folder {account.folder_id}")
-    print("it holds no role yet; grant one with `asyncstt roles bind`")
-    return 0
-
-
-def cmd_accounts_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        accounts = admin.list_service_accounts(args.folder)
-    _table(
-        "service accounts",
-        ["id", "name", "folder", "created"],
-        [[a.id, a.name, a.folder_id, _when(a.created_at)] for a in accounts],
-    )
-    return 0
-
-
-def cmd_roles_bind(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        binding = admin.bind_role(args.account, args.folder, args.role)
-    print(
-        f"service account {binding.service_account_id} holds {binding.role} on folder {binding.folder_id}"
-    )
-    return 0
-
-
-def cmd_roles_unbind(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        account = admin.account(args.account)
-        folder = admin.folder(args.folder)
-        admin.unbind_role(account.id, folder.id, args.role)
-    print(f"service account {account.id} no longer holds {args.role} on folder {folder.id}")
-    return 0
-
-
-def cmd_roles_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        bindings = admin.list_roles(args.folder)
-    _table(
-        "role bindings",
-        ["folder", "service account", "role", "since"],
-        [[b.folder_id, b.service_account_id, b.role, _when(b.created_at)] for b in bindings],
-    )
-    return 0
-
-
-def _print_new_key(record_id: str, account_id: str, folder_id: str, key: str) -> None:
-    print(f"created API key {record_id} for service account {account_id} in folder {folder_id}")
-    print("it is shown only once; use it as 'Authorization: Api-Key <key>':")
-    print(key)
-
-
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    expires_in = parse_duration(args.expires_in) if args.expires_in else None
-    with _admin(args) as admin:
-        if args.account:
-            if args.folder or args.service_account:
-                raise InvalidArgument(
-                    "--account names the key's service account; leave out --folder and --service-account"
-                )
-            account = args.account
-        else:
-            _, created = admin.bootstrap(
-                args.folder or "default", args.service_account or "default-sa"
-            )
-            account = created.id
-        record, key = admin.create_api_key(account, expires_in, args.description)
-    _print_new_key(record.id, record.service_account_id, record.folder_id, key)
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        keys = admin.list_api_keys(args.account)
-    _table(
-        "API keys",
-        ["id", "service account", "folder", "created", "expires", "revoked", "description"],
-        [
-            [
-                k.id,
-                k.service_account_id,
-                k.folder_id,
-                _when(k.created_at),
-                _when(k.expires_at, "never"),
-                _when(k.revoked_at, "yes") if k.revoked else "",
-                k.description,
-            ]
-            for k in keys
-        ],
-    )
-    return 0
-
-
-def cmd_keys_revoke(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        admin.revoke_api_key(args.key_id)
-    print(f"revoked API key {args.key_id}")
-    return 0
-
-
-def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    grace = parse_duration(args.grace)
-    with _admin(args) as admin:
-        record, key = admin.rotate_api_key(args.key_id, grace)
-        old = admin.list_api_keys(record.service_account_id)
-    retired = next((k for k in old if k.id == args.key_id), None)
-    until = _when(retired.expires_at if retired is not None else None, "now")
-    print(f"API key {args.key_id} keeps working until {until}; switch clients to the new key")
-    _print_new_key(record.id, record.service_account_id, record.folder_id, key)
-    return 0
-
-
-def cmd_authorized_create(args: argparse.Namespace) -> int:
-    output = Path(args.output)
-    if output.exists():
-        raise InvalidArgument(f"{output} exists already; choose another --output or remove it")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with _admin(args) as admin:
-        record, key_file = admin.create_authorized_key(args.account)
-    try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError as exc:
-        raise InvalidArgument(f"{output} exists already; choose another --output") from exc
-    with os.fdopen(fd, "w") as handle:
-        json.dump(key_file, handle, indent=2)
-        handle.write("\n")
-    print(
-        f"created authorized key {record.id} for service account {record.service_account_id}; "
-        f"its private key is only in {output}"
-    )
-    return 0
-
-
-def cmd_authorized_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        keys = admin.list_authorized_keys(args.account)
-    _table(
-        "authorized keys",
-        ["id", "service account", "created", "revoked"],
-        [[k.id, k.service_account_id, _when(k.created_at), _when(k.revoked_at)] for k in keys],
-    )
-    return 0
-
-
-def cmd_authorized_revoke(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        admin.revoke_authorized_key(args.key_id)
-    print(f"revoked authorized key {args.key_id}")
-    return 0
-
-
-def _storage_secret() -> str:
-    secret = os.environ.get(STORAGE_SECRET_ENV, "")
-    if secret:
-        return secret
-    if sys.stdin.isatty():
-        return getpass.getpass("secret access key: ")
-    raise InvalidArgument(
-        f"no secret key: set {STORAGE_SECRET_ENV} or run the command in a terminal to be asked for it"
-    )
-
-
-def cmd_storage_set(args: argparse.Namespace) -> int:
-    secret = _storage_secret()
-    with _admin(args) as admin:
-        record = admin.set_storage_credentials(
-            args.folder, args.endpoint, args.access_key_id, secret, args.region
-        )
-    print(
-        f"folder {record.folder_id} reads its storage links from {record.endpoint_url} "
-        f"with access key {record.access_key_id}"
-    )
-    return 0
-
-
-def cmd_storage_show(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        record = admin.storage_credentials(args.folder)
-    print(f"folder: {record.folder_id}")
-    print(f"endpoint: {record.endpoint_url}")
-    print(f"region: {record.region}")
-    print(f"access key id: {record.access_key_id}")
-    print("secret key: (stored encrypted, not shown)")
-    print(f"updated: {_when(record.updated_at)}")
-    return 0
-
-
-def cmd_storage_delete(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        admin.delete_storage_credentials(args.folder)
-    print(f"folder {args.folder} reads its storage links with the server-wide credentials again")
-    return 0
-
-
-def cmd_audit(args: argparse.Namespace) -> int:
-    since = _timestamp(args.since) if args.since else None
-    with _admin(args) as admin:
-        events = admin.audit_log(since, args.limit)
-    _table(
-        "audit log",
-        ["at", "actor", "action", "target", "outcome", "detail"],
-        [[_when(e.at), e.actor, e.action, e.target, e.outcome, e.detail] for e in events],
-    )
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="asyncstt", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="asyncstt",
+        description="Asynchronous speech recognition with the SpeechKit API, on your own hardware: run "
+        "the server, transcribe a file, administer folders, service accounts, roles, keys, storage "
+        "credentials and the audit log.",
+    )
     parser.add_argument("--version", action="version", version=f"asyncstt {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument(
-            "--data-dir", help="where the store and caches live (default: ./asyncstt-data)"
-        )
-        sub.add_argument(
-            "--database",
-            help="store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)",
-        )
 
     serve = commands.add_parser(
         "serve", help="run the REST API, the dispatcher and a local Dask cluster"
     )
-    common(serve)
+    add_store_options(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--dask", help="address of a Dask scheduler; default: start a local cluster")
@@ -443,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr = commands.add_parser(
         "transcribe", help="recognise a file through the API and print the result"
     )
-    common(tr)
+    add_store_options(tr)
     tr.add_argument("file")
     tr.add_argument(
         "--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)"
@@ -469,128 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(handler=cmd_transcribe)
 
-    def group(
-        parent: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
-    ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
-        sub = parent.add_parser(name, help=help_text, description=help_text)
-        return sub.add_subparsers(dest=f"{name}_command", required=True)
-
-    def action(
-        actions: argparse._SubParsersAction[argparse.ArgumentParser],
-        verb: str,
-        handler: Callable[[argparse.Namespace], int],
-        help_text: str,
-    ) -> argparse.ArgumentParser:
-        parser = actions.add_parser(verb, help=help_text, description=help_text)
-        common(parser)
-        parser.set_defaults(handler=handler)
-        return parser
-
-    folders = group(commands, "folders", "create and list folders (tenants)")
-    action(folders, "create", cmd_folders_create, "create a folder").add_argument("name")
-    action(folders, "list", cmd_folders_list, "list folders")
-
-    accounts = group(commands, "accounts", "create and list service accounts")
-    create_account = action(accounts, "create", cmd_accounts_create, "create a service account")
-    create_account.add_argument("--folder", required=True, help="folder id or name")
-    create_account.add_argument("name")
-    action(accounts, "list", cmd_accounts_list, "list service accounts").add_argument(
-        "--folder", help="only this folder (id or name)"
-    )
-
-    roles = group(commands, "roles", "grant and take back roles of service accounts on folders")
-    for verb, handler, text in (
-        ("bind", cmd_roles_bind, "grant a role on a folder"),
-        ("unbind", cmd_roles_unbind, "take a role on a folder back"),
-    ):
-        binding = action(roles, verb, handler, text)
-        binding.add_argument("--account", required=True, help="service account id or name")
-        binding.add_argument("--folder", required=True, help="folder id or name")
-        binding.add_argument("--role", required=True, help="ai.speechkit-stt.user, editor or admin")
-    action(roles, "list", cmd_roles_list, "list role bindings").add_argument(
-        "--folder", help="only this folder (id or name)"
-    )
-
-    keys = group(commands, "keys", "manage API keys and authorized keys")
-    create = action(
-        keys, "create", cmd_keys_create, "create an API key; prints it on the last line"
-    )
-    create.add_argument("--account", help="service account id or name (preferred)")
-    create.add_argument(
-        "--expires-in", help="lifetime such as 30d, 12h or 90m (default: no expiry)"
-    )
-    create.add_argument("--description", default="", help="what the key is for")
-    create.add_argument(
-        "--folder",
-        help="older form, instead of --account: folder (id or name), created when missing "
-        "(default: default)",
-    )
-    create.add_argument(
-        "--service-account",
-        help="older form, instead of --account: service account (id or name) in --folder, created "
-        "with ai.speechkit-stt.user when missing (default: default-sa)",
-    )
-    action(keys, "list", cmd_keys_list, "list API keys").add_argument(
-        "--account", help="only this service account (id or name)"
-    )
-    action(keys, "revoke", cmd_keys_revoke, "revoke an API key at once").add_argument("key_id")
-    rotate = action(
-        keys,
-        "rotate",
-        cmd_keys_rotate,
-        "create a new key for the same account; the old one keeps working for --grace",
-    )
-    rotate.add_argument("key_id")
-    rotate.add_argument(
-        "--grace", default="1h", help="how long the old key still works (default 1h)"
-    )
-
-    authorized = group(
-        keys,
-        "authorized",
-        "RSA key pairs that sign the JWTs exchanged for IAM tokens (the SDKs' flow)",
-    )
-    authorized_create = action(
-        authorized,
-        "create",
-        cmd_authorized_create,
-        "create a key pair; writes the yc-format key file",
-    )
-    authorized_create.add_argument("--account", required=True, help="service account id or name")
-    authorized_create.add_argument(
-        "--output", required=True, help="key file to write (mode 0600; never overwritten)"
-    )
-    action(authorized, "list", cmd_authorized_list, "list authorized keys").add_argument(
-        "--account", help="only this service account (id or name)"
-    )
-    action(authorized, "revoke", cmd_authorized_revoke, "revoke an authorized key").add_argument(
-        "key_id"
-    )
-
-    storage = group(commands, "storage", "a folder's own object-storage credentials")
-    storage_set = action(
-        storage,
-        "set",
-        cmd_storage_set,
-        f"set a folder's credentials; the secret key comes from {STORAGE_SECRET_ENV} or a prompt",
-    )
-    storage_set.add_argument("--folder", required=True, help="folder id or name")
-    storage_set.add_argument("--endpoint", required=True, help="S3 API URL")
-    storage_set.add_argument("--access-key-id", required=True)
-    storage_set.add_argument("--region", default="us-east-1", help="signing region")
-    for verb, handler, text in (
-        ("show", cmd_storage_show, "show a folder's credentials (never the secret)"),
-        ("delete", cmd_storage_delete, "delete a folder's credentials"),
-    ):
-        action(storage, verb, handler, text).add_argument(
-            "--folder", required=True, help="folder id or name"
-        )
-
-    audit = commands.add_parser("audit", help="list the audit log, newest first")
-    common(audit)
-    audit.add_argument("--since", help="only events at or after this ISO 8601 time")
-    audit.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    audit.set_defaults(handler=cmd_audit)
+    add_admin_commands(commands)
     return parser
 
 
