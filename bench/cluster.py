@@ -56,6 +56,7 @@ from run import build_channel  # noqa: E402
 from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
 from tests.support.dask_cluster import DaskCluster  # noqa: E402
 from tests.support.postgres import PostgresServer, _bin_dir, _run, _start  # noqa: E402
+from tests.support.serve import ServeProcess  # noqa: E402
 
 from asyncstt.store.sql import upgrade  # noqa: E402
 
@@ -151,117 +152,27 @@ def start_dask(workdir: Path, workers: int, preload: str | None) -> DaskCluster:
     return cluster
 
 
-@dataclass
-class Api:
-    """One `asyncstt serve --database … --dask …` process."""
-
-    workdir: Path
-    database: str
-    dask: str
-    file_root: Path
-    env_extra: dict[str, str]
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def data_dir(self) -> Path:
-        return self.workdir / f"api-{self.port}"
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-        env.update(
-            {
-                "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
-                "ASYNCSTT_IAM__SECRET_KEY": SERVER_KEY,
-                **self.env_extra,
-            }
-        )
-        return env
-
-    def start(self) -> None:
-        from asyncstt.server import free_port
-
-        self.port = free_port()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.workdir / f"serve-{self.port}.log").open("ab")
-        try:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "asyncstt.cli",
-                    "serve",
-                    "--database",
-                    self.database,
-                    "--dask",
-                    self.dask,
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--port",
-                    str(self.port),
-                    "--file-root",
-                    str(self.file_root),
-                ],
-                env=self.env(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"asyncstt serve exited:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"asyncstt serve did not answer:\n{self.log_tail()}")
-
-    def create_key(self) -> str:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "asyncstt.cli",
-                "keys",
-                "create",
-                "--database",
-                self.database,
-                "--data-dir",
-                str(self.data_dir),
-                "--folder",
-                "bench",
-                "--service-account",
-                "sa-bench",
-            ],
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
-        return done.stdout.strip().splitlines()[-1]
-
-    def log_tail(self) -> str:
-        path = self.workdir / f"serve-{self.port}.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+def start_api(
+    workdir: Path, database: str, dask: str, file_root: Path, env_extra: dict[str, str]
+) -> ServeProcess:
+    """One `asyncstt serve --database … --dask …` process, quotas off, answering /health."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
+    env.update(
+        {
+            "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
+            "ASYNCSTT_IAM__SECRET_KEY": SERVER_KEY,
+            "ASYNCSTT_DATABASE_URL": database,
+            **env_extra,
+        }
+    )
+    server = ServeProcess(
+        data_dir=Path(tempfile.mkdtemp(prefix="api-", dir=workdir)) / "data",
+        env=env,
+        args=["--database", database, "--dask", dask, "--file-root", str(file_root)],
+    )
+    server.data_dir.mkdir(parents=True)
+    server.start()
+    return server
 
 
 @contextmanager
@@ -273,7 +184,7 @@ def deployment(
     preload: str | None,
     env_extra: dict[str, str],
     file_root: Path,
-) -> Iterator[tuple[DaskCluster, list[Api], str]]:
+) -> Iterator[tuple[DaskCluster, list[ServeProcess], str]]:
     """A fresh database, a scheduler with `workers` workers and `apis` API processes; yields them and a key."""
     database = postgres.database()
     with ExitStack() as stack:
@@ -281,14 +192,13 @@ def deployment(
         stack.callback(cluster.stop)
         servers = []
         for _ in range(apis):
-            api = Api(workdir, database, cluster.address, file_root, env_extra)
+            api = start_api(workdir, database, cluster.address, file_root, env_extra)
             stack.callback(api.stop)
-            api.start()
             servers.append(api)
-        yield cluster, servers, servers[0].create_key()
+        yield cluster, servers, servers[0].create_key("bench", "sa-bench")
 
 
-def client(api: Api, key: str) -> httpx.Client:
+def client(api: ServeProcess, key: str) -> httpx.Client:
     return httpx.Client(base_url=api.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60)
 
 
@@ -529,13 +439,13 @@ def api(
     return rows
 
 
-def server_cpu_seconds(apis: list[Api]) -> dict[str, float]:
+def server_cpu_seconds(apis: list[ServeProcess]) -> dict[str, float]:
     """CPU time used so far by the API processes, and by the PostgreSQL backends serving their database.
 
     Divided by the requests served, it is a cost per request that does not depend on how busy the machine
     is, unlike requests per second. PostgreSQL's part is rough: a backend that closes during a phase drops
     out of the sum, which can even make the difference negative."""
-    database = f" {apis[0].database.rsplit('/', 1)[-1]} "
+    database = f" {apis[0].env['ASYNCSTT_DATABASE_URL'].rsplit('/', 1)[-1]} "
     pids = {api.process.pid for api in apis if api.process is not None}
     totals = {"api": 0.0, "postgres": 0.0}
     for process in psutil.process_iter(["name", "cmdline"]):

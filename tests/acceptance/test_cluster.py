@@ -22,9 +22,9 @@ import numpy as np
 import psycopg
 import pytest
 
-from tests.acceptance.conftest import ServeProcess
 from tests.support.audio import read_wav_mono, write_wav
 from tests.support.dask_cluster import DaskCluster
+from tests.support.serve import ServeProcess
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.acceptance.conftest import ServeProcess, wait_done
+from tests.acceptance.conftest import wait_done
 from tests.support.audio import read_wav_mono, write_wav
+from tests.support.serve import ServeProcess
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
