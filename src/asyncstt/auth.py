@@ -16,6 +16,7 @@ from datetime import datetime
 from asyncstt.clock import utcnow
 from asyncstt.errors import AsyncSttError, InvalidArgument, PermissionDenied, Unauthenticated
 from asyncstt.iam.audit import ANONYMOUS_ACTOR, Auditor
+from asyncstt.iam.cache import IdentityReadCache
 from asyncstt.iam.records import (
     RECOGNITION_ROLES,
     ROLE_STT_USER,
@@ -102,7 +103,8 @@ class Authenticator:
     Accepts `Api-Key <API key>` and `Bearer <IAM token>`; an API key sent as `Bearer` works too, as it did
     before IAM tokens existed. Scheme names compare case-insensitively, so `Api-key` works. With
     `required=False` a request without the header is served as `ANONYMOUS` in any folder; a header that is
-    present is still checked.
+    present is still checked. Keys and roles that grant access are remembered for `settings.cache_seconds`
+    (`IdentityReadCache`), so a revocation takes up to that long to reach every API process.
     """
 
     def __init__(
@@ -116,6 +118,7 @@ class Authenticator:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._identity = identity
+        self._reads = IdentityReadCache(identity, settings.cache_seconds, clock)
         self._auditor = auditor
         self._required = required
         self._clock = clock
@@ -147,7 +150,7 @@ class Authenticator:
         key_id, dot, secret = key.removeprefix(API_KEY_PREFIX).partition(".")
         if not key.startswith(API_KEY_PREFIX) or not dot or not key_id or not secret:
             raise Unauthenticated(_INVALID_KEY)
-        record = self._identity.find_api_key(key_id)
+        record = self._reads.find_api_key(key_id)
         if (
             record is None
             or not record.usable_at(self._clock())
@@ -201,7 +204,7 @@ class Authenticator:
             yield Principal(folder, account)
 
     def _may_recognize(self, account_id: str, folder_id: str) -> bool:
-        return bool(self._identity.roles_of(account_id, folder_id) & RECOGNITION_ROLES)
+        return bool(self._reads.roles_of(account_id, folder_id) & RECOGNITION_ROLES)
 
     def record_denial(self, principal: Principal | None, target: str, error: AsyncSttError) -> None:
         """Write a refused request to the audit log: who, what, why; never the credential."""

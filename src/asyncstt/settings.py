@@ -149,6 +149,8 @@ class IamSettings(BaseModel):
         default_factory=lambda: ["https://iam.api.cloud.yandex.net/iam/v1/tokens"]
     )
     """JWT audiences accepted besides this server's own token URL (clients hard-code the public one)."""
+    cache_seconds: float = Field(default=5.0, ge=0)
+    """How long an API process trusts an API key or role binding it has read, in seconds: a new key or role works at once, a revoked key or removed role stops working within this time. 0: read them on every request."""
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
 

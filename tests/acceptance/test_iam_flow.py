@@ -32,8 +32,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yandexcloud._auth_fabric import ServiceAccountAuth
 
-from tests.acceptance.conftest import ServeProcess
 from tests.support.postgres import PostgresServer
+from tests.support.serve import ServeProcess
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
@@ -44,6 +44,8 @@ PUBLIC_TOKEN_URL = "https://iam.api.cloud.yandex.net/iam/v1/tokens"  # noqa: S10
 TOKEN_TTL_SECONDS = 5
 PAIR_QUOTAS = {"submits": 3, "v2_polls": 10, "v3_polls": 5}
 DONE_TIMEOUT = 150.0
+#: How long the IAM test server trusts an API key or role it has read (`iam.cache_seconds`).
+CACHE_SECONDS = 1.0
 _KEY_LINE = re.compile(
     r"created API key (?P<id>\S+) for service account (?P<account>\S+) in folder (?P<folder>\S+)"
 )
@@ -349,7 +351,10 @@ class AliceOperations:
 def iam_server(serve_factory: Callable[..., ServeProcess], shared_data: Path) -> ServeProcess:
     # Tenancy, not quotas, is under test on this server: the 5/s v3 default would turn rapid 404s into 429s.
     return serve_factory(
-        extra_env={"ASYNCSTT_IAM__QUOTAS__V3_POLLS_PER_SECOND": "1000"},
+        extra_env={
+            "ASYNCSTT_IAM__QUOTAS__V3_POLLS_PER_SECOND": "1000",
+            "ASYNCSTT_IAM__CACHE_SECONDS": str(CACHE_SECONDS),
+        },
         args=["--file-root", str(shared_data)],
     )
 
@@ -472,6 +477,8 @@ def test_missing_bad_revoked_and_expired_credentials_are_401_everywhere(
     assert first_status == 200
     assert http.get(polled, headers=revoked_key.header).status_code == 200
     operator.revoke(revoked_key)
+    # The server has just read this key: it trusts what it read for the cache time.
+    time.sleep(CACHE_SECONDS)
 
     calls = endpoint_calls(shared_data, alice_operations.v2, alice_operations.v3)
     valid_id = tenants.alice.key.partition(".")[0]
@@ -688,6 +695,8 @@ def test_key_rotation_without_downtime(tenants: Tenants, alice_operations: Alice
         revoke_started = time.monotonic()
         operator.revoke(old)
         revoke_done = time.monotonic()
+        # The server read the old key a moment ago: it trusts it for the cache time, then refuses it.
+        time.sleep(CACHE_SECONDS)
         assert_status(http.get(polled, headers=old.header), 401, 16, "api key")
         assert http.get(polled, headers=new.header).status_code == 200
         time.sleep(1)
@@ -697,7 +706,9 @@ def test_key_rotation_without_downtime(tenants: Tenants, alice_operations: Alice
     # The old key had to work until the revocation began or its grace ran out, whichever came first.
     old_valid_until = min(revoke_started, rotate_started + 30)
     old_in_time = [s for label, _, end, s in seen if label == "old" and end < old_valid_until]
-    old_after = [s for label, start, _, s in seen if label == "old" and start > revoke_done]
+    old_after = [
+        s for label, start, _, s in seen if label == "old" and start > revoke_done + CACHE_SECONDS
+    ]
     new_all = [s for label, _, _, s in seen if label == "new"]
     assert len(old_in_time) >= 3, seen
     assert len(new_all) >= 3, seen
