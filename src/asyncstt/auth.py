@@ -15,7 +15,7 @@ from datetime import datetime
 
 from asyncstt.clock import utcnow
 from asyncstt.errors import AsyncSttError, InvalidArgument, PermissionDenied, Unauthenticated
-from asyncstt.iam.audit import ANONYMOUS_ACTOR, Auditor
+from asyncstt.iam.audit import ANONYMOUS_ACTOR, Auditor, DenialLimit
 from asyncstt.iam.cache import IdentityReadCache
 from asyncstt.iam.records import (
     RECOGNITION_ROLES,
@@ -120,6 +120,7 @@ class Authenticator:
         self._identity = identity
         self._reads = IdentityReadCache(identity, settings.cache_seconds, clock)
         self._auditor = auditor
+        self._denials = DenialLimit(settings.audit_denials_per_minute, clock)
         self._required = required
         self._clock = clock
         self.tokens = TokenService(identity, server_key, settings, clock)
@@ -216,4 +217,10 @@ class Authenticator:
             if principal is None or principal == ANONYMOUS
             else principal.service_account_id
         )
-        self._auditor.record(actor, DENIED_ACTION, target, outcome, error.message)
+        left_out = self._denials.admit(actor, outcome)
+        if left_out is None:
+            return
+        detail = error.message
+        if left_out:
+            detail += f" ({left_out} earlier refusals like this were not written)"
+        self._auditor.record(actor, DENIED_ACTION, target, outcome, detail)

@@ -151,6 +151,8 @@ class IamSettings(BaseModel):
     """JWT audiences accepted besides this server's own token URL (clients hard-code the public one)."""
     cache_seconds: float = Field(default=5.0, ge=0)
     """How long an API process trusts an API key or role binding it has read, in seconds: a new key or role works at once, a revoked key or removed role stops working within this time. 0: read them on every request."""
+    audit_denials_per_minute: int = Field(default=60, ge=0)
+    """Refused requests (401, 403, 429) of one caller for one reason written to the audit log per minute by each API process; the rest are counted, and the next row written says how many were left out."""
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
 

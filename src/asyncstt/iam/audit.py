@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from asyncstt.clock import utcnow
@@ -30,3 +32,64 @@ class Auditor:
             self._store.append_audit(event)
         except Exception:
             log.exception("writing the audit event %s %s %s failed", actor, action, target)
+
+
+#: Callers tracked at most by one `DenialLimit`; past it, windows that have ended are forgotten first.
+MAX_TRACKED = 10_000
+_WINDOW_SECONDS = 60.0
+
+
+@dataclass
+class _Window:
+    started: float
+    written: int = 0
+    dropped: int = 0
+
+
+class DenialLimit:
+    """How many refused requests of one caller, for one reason, are written to the audit log per minute.
+
+    A flood of refused requests (a client with a revoked key in a retry loop, or garbage credentials from
+    anywhere) would otherwise cost a store write each and grow the audit table without bound. Past the
+    limit, refusals are counted; the next one written once a new minute begins says how many were not.
+    """
+
+    def __init__(self, per_minute: int, clock: Callable[[], datetime] = utcnow) -> None:
+        self._per_minute = per_minute
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, str], _Window] = {}
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def admit(self, actor: str, outcome: str) -> int | None:
+        """None: do not write this refusal. A number: write it, noting that many left out before it."""
+        now = self._clock().timestamp()
+        key = (actor, outcome)
+        with self._lock:
+            window = self._windows.get(key)
+            carried = 0
+            if window is None or now - window.started >= _WINDOW_SECONDS:
+                carried = window.dropped if window is not None else 0
+                if window is None and len(self._windows) >= MAX_TRACKED:
+                    self._forget_ended(now)
+                window = self._windows[key] = _Window(now)
+            if window.written >= self._per_minute:
+                if window.dropped == 0:
+                    log.warning(
+                        "more than %d refusals (%s) of %s this minute: the rest are counted, not written "
+                        "to the audit log",
+                        self._per_minute,
+                        outcome,
+                        actor,
+                    )
+                window.dropped += 1
+                return None
+            window.written += 1
+            return carried
+
+    def _forget_ended(self, now: float) -> None:
+        ended = [k for k, w in self._windows.items() if now - w.started >= _WINDOW_SECONDS]
+        for key in ended or list(self._windows)[: MAX_TRACKED // 2]:
+            del self._windows[key]
