@@ -105,8 +105,12 @@ class OperationService:
         content: bytes | None,
         api: ApiVersion,
         idempotency: Idempotency | None = None,
+        admit: Callable[[], None] | None = None,
     ) -> Operation:
         """Check the request and queue an operation for it, owned by the principal's folder.
+
+        `admit` is called once the request is found valid, before anything is stored: the front door spends
+        the caller's quota there, so a request refused as invalid costs none, and it may refuse in turn.
 
         `language_candidates` are checked like the language; a single candidate becomes the language.
 
@@ -126,6 +130,8 @@ class OperationService:
             )
         self._check_spec(checked)
         source_uri = self._source(uri, content, principal.folder_id)
+        if admit is not None:
+            admit()
         now = self._clock()
         operation = Operation(
             id=new_operation_id(V2_PREFIX if api is ApiVersion.V2 else V3_PREFIX),

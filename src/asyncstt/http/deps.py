@@ -30,18 +30,22 @@ class Caller:
     """The authenticated caller of one request, before it has been allowed anything.
 
     Every route that touches operations goes through `act` (a new operation) or `find` (an existing one):
-    the folder is resolved and its role checked there, then the request's quota is spent.
+    the folder is resolved and its role checked there. `find` spends the request's quota at once; a submit
+    spends it through `spend` once the service has found the request valid, so a refused request costs none.
     """
 
     principal: Principal
     authenticator: Authenticator
     quota: QuotaLimiter | None
 
-    def act(self, folder_id: str, kind: QuotaKind) -> Principal:
-        """The caller acting in `folder_id` (empty: its own), with one request of `kind` spent."""
-        principal = self.authenticator.authorize(self.principal, folder_id)
-        self._spend(kind)
-        return principal
+    def act(self, folder_id: str) -> Principal:
+        """The caller acting in `folder_id` (empty: its own); the request's quota is spent by `spend`."""
+        return self.authenticator.authorize(self.principal, folder_id)
+
+    def spend(self, kind: QuotaKind) -> None:
+        """Spend one request of `kind`; ResourceExhausted past the quota."""
+        if self.quota is not None and self.principal != ANONYMOUS:
+            self.quota.check(self.principal.service_account_id, kind)
 
     def find(
         self, service: OperationService, operation_id: str, folder_id: str, kind: QuotaKind
@@ -52,7 +56,7 @@ class Caller:
         """
         scopes = self.authenticator.scopes(self.principal, folder_id)
         first = next(scopes)
-        self._spend(kind)
+        self.spend(kind)
         try:
             return first, service.get(first, operation_id)
         except NotFound as not_found:
@@ -62,10 +66,6 @@ class Caller:
                 except NotFound:
                     continue
             raise not_found
-
-    def _spend(self, kind: QuotaKind) -> None:
-        if self.quota is not None and self.principal != ANONYMOUS:
-            self.quota.check(self.principal.service_account_id, kind)
 
 
 def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -238,7 +238,14 @@ def test_polls_spend_the_quota_of_their_api_version(limited: Harness) -> None:
 def test_refused_requests_spend_no_quota(limited: Harness) -> None:
     for _ in range(3):
         assert call_v2(limited, folderId=OTHER_FOLDER).status_code == 403
+        # Valid JSON, but a language no installed model serves: refused by the service, after the role check.
+        invalid = limited.client.post(
+            V2_SUBMIT, content=v2_request({"languageCode": "xx-XX"}), headers=limited.headers
+        )
+        assert status(invalid)[:2] == (400, 3)
     assert call_v2(limited).status_code == 200
+    assert call_v2(limited).status_code == 200
+    assert call_v2(limited).status_code == 429
 
 
 def test_anonymous_callers_have_no_quota(make_harness: Callable[..., Harness]) -> None:

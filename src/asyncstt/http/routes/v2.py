@@ -26,7 +26,7 @@ def long_running_recognize(
     returns the same operation for 24 h; with another body it is 400.
     """
     submission = parse_long_running_request(body)
-    principal = caller.act(submission.folder_id, QuotaKind.SUBMIT)
+    principal = caller.act(submission.folder_id)
     operation = service.submit(
         principal,
         submission.spec,
@@ -34,5 +34,6 @@ def long_running_recognize(
         content=submission.content,
         api=ApiVersion.V2,
         idempotency=idempotency,
+        admit=lambda: caller.spend(QuotaKind.SUBMIT),
     )
     return JSONResponse(render_operation(operation))

@@ -38,7 +38,7 @@ def recognize_file_async(
     `Idempotency-Key` works as in v2.
     """
     submission = parse_recognize_file_request(body)
-    principal = caller.act(folder_id or "", QuotaKind.SUBMIT)
+    principal = caller.act(folder_id or "")
     spec = submission.spec
     if submission.excluded_languages:
         candidates = service.languages_except(submission.excluded_languages)
@@ -50,6 +50,7 @@ def recognize_file_async(
         content=submission.content,
         api=ApiVersion.V3,
         idempotency=idempotency,
+        admit=lambda: caller.spend(QuotaKind.SUBMIT),
     )
     return JSONResponse(render_operation(operation))
 
