@@ -10,14 +10,16 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.settings import Settings
+
+_Row = TypeVar("_Row")
 
 if TYPE_CHECKING:
     from asyncstt.iam.admin import IdentityAdmin
@@ -126,31 +128,11 @@ def cmd_folders_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_folders_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        folders = admin.list_folders()
-    _table(
-        "folders", ["id", "name", "created"], [[f.id, f.name, _when(f.created_at)] for f in folders]
-    )
-    return 0
-
-
 def cmd_accounts_create(args: argparse.Namespace) -> int:
     with _admin(args) as admin:
         account = admin.create_service_account(args.folder, args.name)
     print(f"created service account {account.id} ({account.name}) in folder {account.folder_id}")
     print("it holds no role yet; grant one with `asyncstt roles bind`")
-    return 0
-
-
-def cmd_accounts_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        accounts = admin.list_service_accounts(args.folder)
-    _table(
-        "service accounts",
-        ["id", "name", "folder", "created"],
-        [[a.id, a.name, a.folder_id, _when(a.created_at)] for a in accounts],
-    )
     return 0
 
 
@@ -169,17 +151,6 @@ def cmd_roles_unbind(args: argparse.Namespace) -> int:
         folder = admin.folder(args.folder)
         admin.unbind_role(account.id, folder.id, args.role)
     print(f"service account {account.id} no longer holds {args.role} on folder {folder.id}")
-    return 0
-
-
-def cmd_roles_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        bindings = admin.list_roles(args.folder)
-    _table(
-        "role bindings",
-        ["folder", "service account", "role", "since"],
-        [[b.folder_id, b.service_account_id, b.role, _when(b.created_at)] for b in bindings],
-    )
     return 0
 
 
@@ -205,28 +176,6 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             account = created.id
         record, key = admin.create_api_key(account, expires_in, args.description)
     _print_new_key(record.id, record.service_account_id, record.folder_id, key)
-    return 0
-
-
-def cmd_keys_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        keys = admin.list_api_keys(args.account)
-    _table(
-        "API keys",
-        ["id", "service account", "folder", "created", "expires", "revoked", "description"],
-        [
-            [
-                k.id,
-                k.service_account_id,
-                k.folder_id,
-                _when(k.created_at),
-                _when(k.expires_at, "never"),
-                _when(k.revoked_at, "yes") if k.revoked else "",
-                k.description,
-            ]
-            for k in keys
-        ],
-    )
     return 0
 
 
@@ -266,17 +215,6 @@ def cmd_authorized_create(args: argparse.Namespace) -> int:
     print(
         f"created authorized key {record.id} for service account {record.service_account_id}; "
         f"its private key is only in {output}"
-    )
-    return 0
-
-
-def cmd_authorized_list(args: argparse.Namespace) -> int:
-    with _admin(args) as admin:
-        keys = admin.list_authorized_keys(args.account)
-    _table(
-        "authorized keys",
-        ["id", "service account", "created", "revoked"],
-        [[k.id, k.service_account_id, _when(k.created_at), _when(k.revoked_at)] for k in keys],
     )
     return 0
 
@@ -331,16 +269,67 @@ def cmd_storage_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    since = _timestamp(args.since) if args.since else None
-    with _admin(args) as admin:
-        events = admin.audit_log(since, args.limit)
-    _table(
-        "audit log",
-        ["at", "actor", "action", "target", "outcome", "detail"],
-        [[_when(e.at), e.actor, e.action, e.target, e.outcome, e.detail] for e in events],
-    )
-    return 0
+def _listing(
+    title: str,
+    columns: Sequence[str],
+    read: Callable[[IdentityAdmin, argparse.Namespace], Iterable[_Row]],
+    cells: Callable[[_Row], Sequence[str]],
+) -> Callable[[argparse.Namespace], int]:
+    """A list command: what `read` returns, a row of `cells` each, printed by `_table`."""
+
+    def command(args: argparse.Namespace) -> int:
+        with _admin(args) as admin:
+            rows = [cells(row) for row in read(admin, args)]
+        _table(title, columns, rows)
+        return 0
+
+    return command
+
+
+cmd_folders_list = _listing(
+    "folders",
+    ["id", "name", "created"],
+    lambda admin, _: admin.list_folders(),
+    lambda f: [f.id, f.name, _when(f.created_at)],
+)
+cmd_accounts_list = _listing(
+    "service accounts",
+    ["id", "name", "folder", "created"],
+    lambda admin, args: admin.list_service_accounts(args.folder),
+    lambda a: [a.id, a.name, a.folder_id, _when(a.created_at)],
+)
+cmd_roles_list = _listing(
+    "role bindings",
+    ["folder", "service account", "role", "since"],
+    lambda admin, args: admin.list_roles(args.folder),
+    lambda b: [b.folder_id, b.service_account_id, b.role, _when(b.created_at)],
+)
+cmd_keys_list = _listing(
+    "API keys",
+    ["id", "service account", "folder", "created", "expires", "revoked", "description"],
+    lambda admin, args: admin.list_api_keys(args.account),
+    lambda k: [
+        k.id,
+        k.service_account_id,
+        k.folder_id,
+        _when(k.created_at),
+        _when(k.expires_at, "never"),
+        _when(k.revoked_at, "yes") if k.revoked else "",
+        k.description,
+    ],
+)
+cmd_authorized_list = _listing(
+    "authorized keys",
+    ["id", "service account", "created", "revoked"],
+    lambda admin, args: admin.list_authorized_keys(args.account),
+    lambda k: [k.id, k.service_account_id, _when(k.created_at), _when(k.revoked_at)],
+)
+cmd_audit = _listing(
+    "audit log",
+    ["at", "actor", "action", "target", "outcome", "detail"],
+    lambda admin, args: admin.audit_log(_timestamp(args.since) if args.since else None, args.limit),
+    lambda e: [_when(e.at), e.actor, e.action, e.target, e.outcome, e.detail],
+)
 
 
 def add_admin_commands(commands: Commands) -> None:
