@@ -58,7 +58,7 @@ from tests.support.dask_cluster import DaskCluster  # noqa: E402
 from tests.support.postgres import PostgresServer, _bin_dir, _run, _start  # noqa: E402
 from tests.support.serve import ServeProcess  # noqa: E402
 
-from asyncstt.store.sql import upgrade  # noqa: E402
+from asyncstt.store.engine import upgrade  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 SUBMIT = "/speech/stt/v2/longRunningRecognize"

@@ -12,9 +12,10 @@ from alembic import command
 from sqlalchemy import Engine, create_engine
 
 from asyncstt.iam.records import ROLE_STT_USER, ApiKeyRecord
+from asyncstt.store.engine import alembic_config, normalise_url
 from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.schema import UtcDateTime
-from asyncstt.store.sql import SqlStore, alembic_config, normalise_url
+from asyncstt.store.sql import SqlStore
 from tests.factories import at
 
 pytestmark = pytest.mark.integration
