@@ -415,6 +415,45 @@ def test_a_killed_api_process_is_replaced_without_redoing_finished_slices(
 
 
 @pytest.mark.timeout(300)
+def test_a_worker_stopped_with_sigterm_leaves_its_slices_to_the_others(
+    cluster: DaskCluster,
+    fleet: Callable[[DaskCluster | None], Fleet],
+    database: Database,
+    recordings: Recordings,
+) -> None:
+    servers = fleet(cluster)
+    server = servers.start()
+    with server.client() as client:
+        reference = reference_text(client, recordings, recordings.thrice)
+        expected = {submit(client, recordings.body(recordings.thrice)): reference for _ in range(3)}
+        busy: dict[int, tuple[str, ...]] = {}
+
+        def a_worker_is_busy() -> bool:
+            nonlocal busy
+            busy = {i: keys for i, keys in cluster.processing().items() if keys}
+            return bool(busy)
+
+        wait_for(a_worker_is_busy, 60, "slices on the workers")
+        index, keys = next(iter(busy.items()))
+        sigterm_at = time.monotonic()
+        status = cluster.terminate_worker(index)
+        stopped = time.monotonic() - sigterm_at
+        left = cluster.processing()
+        first_done: dict[str, float] = {}
+        done = wait_all(client, list(expected), timeout=240, first_done=first_done)
+        cluster.start_worker(index)
+    print(
+        f"\nworker {index} stopped {stopped:.1f} s after SIGTERM while running {list(keys)}; the other "
+        f"worker finished all {len(expected)} operations {max(first_done.values()) - sigterm_at:.1f} s "
+        "after it"
+    )
+    assert status == 0, f"dask worker exited with {status}:\n{cluster.log_tail(f'worker-{index}')}"
+    assert index not in left, left
+    assert any(at > sigterm_at for at in first_done.values()), "all finished before the SIGTERM"
+    assert_succeeded_once(database, servers, done, expected)
+
+
+@pytest.mark.timeout(300)
 def test_operations_survive_a_scheduler_restart(
     cluster: DaskCluster,
     fleet: Callable[[DaskCluster | None], Fleet],

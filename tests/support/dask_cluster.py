@@ -254,6 +254,21 @@ class DaskCluster:
         os.kill(pid, signal.SIGKILL)
         return pid
 
+    def terminate_worker(self, index: int, timeout: float = 60.0) -> int:
+        """SIGTERM worker command `index` (the `dask worker` process, as a supervisor stops it) and wait for it
+        to end; returns its exit status."""
+        command = self._commands[index]
+        assert command.process is not None
+        command.process.send_signal(signal.SIGTERM)
+        status = command.process.wait(timeout)
+        _ALL_GROUPS.discard(command.process.pid)
+        return status
+
+    def start_worker(self, index: int) -> None:
+        """Start worker command `index` again, as a supervisor would, and wait until it has joined."""
+        self._start_worker(self._commands[index])
+        self.wait_for_workers()
+
     def restart_scheduler(self) -> None:
         """SIGKILL the scheduler and start a new one on the same port.
 
