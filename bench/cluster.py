@@ -54,7 +54,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from load import load, percentile, submit_body  # noqa: E402
 from run import build_channel  # noqa: E402
 from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
-from tests.support.dask_cluster import DaskCluster  # noqa: E402
+from tests.support.dask_cluster import STRICT_PRIORITIES, DaskCluster  # noqa: E402
+from tests.support.environment import child_environment  # noqa: E402
 from tests.support.postgres import PostgresServer, _bin_dir, _run, _start  # noqa: E402
 from tests.support.serve import ServeProcess  # noqa: E402
 
@@ -140,9 +141,7 @@ def preload_module(choice: str) -> str | None:
 
 
 def start_dask(workdir: Path, workers: int, preload: str | None) -> DaskCluster:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-    env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
-    env["OMP_NUM_THREADS"] = "1"
+    env = child_environment({**STRICT_PRIORITIES, "OMP_NUM_THREADS": "1"})
     cluster = DaskCluster(workdir=workdir, env=env, workers=workers, preload=preload)
     try:
         cluster.start()
@@ -156,8 +155,7 @@ def start_api(
     workdir: Path, database: str, dask: str, file_root: Path, env_extra: dict[str, str]
 ) -> ServeProcess:
     """One `asyncstt serve --database … --dask …` process, quotas off, answering /health."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-    env.update(
+    env = child_environment(
         {
             "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
             "ASYNCSTT_IAM__SECRET_KEY": SERVER_KEY,
@@ -165,6 +163,7 @@ def start_api(
             **env_extra,
         }
     )
+    workdir.mkdir(parents=True, exist_ok=True)
     server = ServeProcess(
         data_dir=Path(tempfile.mkdtemp(prefix="api-", dir=workdir)) / "data",
         env=env,

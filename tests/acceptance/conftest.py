@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.environment import child_environment
 from tests.support.serve import ServeProcess
 
 #: Small limits so every limit can be crossed with a short file.
@@ -54,8 +54,7 @@ def serve_factory(
         extra_env: dict[str, str] | None = None, args: list[str] | None = None
     ) -> ServeProcess:
         data_dir = tmp_path_factory.mktemp("serve") / "data"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-        env.update(SERVER_LIMITS)
+        env = child_environment(SERVER_LIMITS)
         env.update(SERVER_QUOTAS)
         env.update(
             {

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import os
 import re
 import secrets
 import stat
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yandexcloud._auth_fabric import ServiceAccountAuth
 
+from tests.support.environment import child_environment
 from tests.support.postgres import PostgresServer
 from tests.support.serve import ServeProcess
 from tests.support.wer import JFK_REFERENCE, word_errors
@@ -801,8 +801,7 @@ def pair(
         "ASYNCSTT_IAM__QUOTAS__V3_POLLS_PER_SECOND": str(PAIR_QUOTAS["v3_polls"]),
         "ASYNCSTT_EXECUTION__LOCAL_WORKERS": "1",
     }
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-    operator = Operator(tmp_path_factory.mktemp("pair-admin"), {**base_env, **env}, database)
+    operator = Operator(tmp_path_factory.mktemp("pair-admin"), child_environment(env), database)
     # serve_factory makes a key for `default`/`sa-e2e` before each start: made here first, the two starts
     # below only add keys to that account and can run at once.
     first, _ = at_once(

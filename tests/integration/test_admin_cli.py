@@ -4,7 +4,6 @@ with what they create checked through the real authenticator and token service."
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import stat
 import subprocess
@@ -26,6 +25,7 @@ from asyncstt.iam.tokens import TokenService
 from asyncstt.settings import Settings
 from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
+from tests.support.environment import child_environment
 
 # Each command is a Python process that imports the store: seconds apiece on a loaded machine.
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -40,11 +40,9 @@ class Cli:
     def run(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-        clean.update(env or {})
         return subprocess.run(
             [sys.executable, "-m", "asyncstt.cli", *args, "--data-dir", str(self.data_dir)],
-            env=clean,
+            env=child_environment(env),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -31,11 +31,15 @@ import cloudpickle  # type: ignore[import-untyped]
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from tests.support.environment import child_environment
+
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
 WORKER_PRELOAD = "asyncstt.worker"
 _START_TIMEOUT_SECONDS = 180.0
 #: Every process group started here, so that even an interpreter that dies in a test leaves none running.
 _ALL_GROUPS: set[int] = set()
+#: Standard slices go strictly before deferred ones only if no worker holds a queue of its own.
+STRICT_PRIORITIES = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
 
 
 def _free_port() -> int:
@@ -315,12 +319,10 @@ def dask_cluster_factory(
     started: list[DaskCluster] = []
 
     def start(workers: int = 2, env: Mapping[str, str] | None = None) -> DaskCluster:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ASYNCSTT_")}
-        # Standard slices go strictly before deferred ones only if no worker holds a queue of its own.
-        full_env["DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"] = "1.0"
-        full_env.update(env or {})
         cluster = DaskCluster(
-            workdir=tmp_path_factory.mktemp("dask"), env=full_env, workers=workers
+            workdir=tmp_path_factory.mktemp("dask"),
+            env=child_environment({**STRICT_PRIORITIES, **(env or {})}),
+            workers=workers,
         )
         started.append(cluster)
         cluster.start()
