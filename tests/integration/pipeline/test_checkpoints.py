@@ -4,169 +4,22 @@ slices run on in-process threads, recognised by a stand-in (fast) or by the real
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from asyncstt.auth import Principal
 from asyncstt.clock import utcnow
-from asyncstt.dispatcher import AudioFetcher, Dispatcher
-from asyncstt.engines.base import EngineCapabilities
-from asyncstt.engines.registry import describe_engine
-from asyncstt.executor.threads import ThreadExecutor
-from asyncstt.metrics import Metrics
-from asyncstt.operation import ApiVersion, Operation, OperationState
-from asyncstt.pipeline.task import SliceJob, SliceResult
-from asyncstt.recognition import AudioEncoding, RecognitionSpec
-from asyncstt.service import OperationService
-from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
-from asyncstt.sources.registry import SourceRegistry
-from asyncstt.store.sql import SqlStore
-from tests.factories import make_utterance
+from asyncstt.operation import Operation, OperationState
 from tests.support.audio import read_wav_mono, write_wav
+from tests.support.dispatching import CALLER, Harness, stand_in
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 pytestmark = pytest.mark.integration
-
-CALLER = Principal("folder-a", "sa-a")
-EN = EngineCapabilities(name="stand-in", languages=frozenset({"en-US"}), detects_language=False)
-SliceFn = Callable[[SliceJob], SliceResult]
-
-
-def stand_in(seconds: float = 0.0) -> SliceFn:
-    """Recognises a slice as the one word `slice<index>`, after `seconds` of pretended work."""
-
-    def recognise(job: SliceJob) -> SliceResult:
-        time.sleep(seconds)
-        end = job.info.duration_seconds if job.slice.end is None else job.slice.end
-        word = f"slice{job.slice.index}"
-        utterance = make_utterance(job.slice.channel, [(word, job.slice.start, end)], word)
-        return SliceResult(job.slice, (utterance,), end - job.slice.start)
-
-    return recognise
-
-
-class RecordingExecutor:
-    """A ThreadExecutor that records what is submitted and can stand in for recognition or hold slices back."""
-
-    def __init__(self, recognise: SliceFn | None = None) -> None:
-        self._inner = ThreadExecutor(workers=1)
-        self._recognise = recognise
-        self.submitted: list[tuple[str, int, int]] = []
-        self.first_submit: float | None = None
-        self.ran: list[int] = []
-        #: Slices with an index at or over this wait for `gate` before they run.
-        self.hold_from: int | None = None
-        self.gate = threading.Event()
-
-    def submit(self, fn: Callable[[Any], Any], arg: SliceJob, *, priority: int, key: str) -> Any:
-        if self.first_submit is None:
-            self.first_submit = time.monotonic()
-        self.submitted.append((arg.operation_id, arg.slice.index, priority))
-        work = self._recognise or fn
-
-        def run(job: SliceJob) -> SliceResult:
-            if self.hold_from is not None and job.slice.index >= self.hold_from:
-                self.gate.wait(30)
-            self.ran.append(job.slice.index)
-            return work(job)
-
-        return self._inner.submit(run, arg, priority=priority, key=key)
-
-    def forget_first_submit(self) -> None:
-        self.first_submit = None
-
-    def close(self) -> None:
-        self.gate.set()
-        self._inner.close()
-
-
-class Harness:
-    def __init__(
-        self,
-        settings: Settings,
-        store: SqlStore,
-        executor: RecordingExecutor,
-        capabilities: EngineCapabilities,
-        submit_clock: Callable[[], datetime],
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.executor = executor
-        self.metrics = Metrics()
-        sources = SourceRegistry(settings)
-        fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
-        self.dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=self.metrics)
-        self.service = OperationService(
-            store, sources, capabilities, settings, submit_clock, on_submit=self.dispatcher.wake
-        )
-
-    def submit(self, path: Path, **spec: Any) -> Operation:
-        full = RecognitionSpec(language="en-US", audio_encoding=AudioEncoding.WAV, **spec)
-        return self.service.submit(
-            CALLER, full, uri=path.resolve().as_uri(), content=None, api=ApiVersion.V2
-        )
-
-    def wait(self, condition: Callable[[], bool], timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.01)
-        raise AssertionError("timed out")
-
-    def done(self, operation_id: str, timeout: float = 60) -> Operation:
-        self.wait(lambda: self._get(operation_id).done, timeout)
-        return self._get(operation_id)
-
-    def _get(self, operation_id: str) -> Operation:
-        operation = self.store.get(operation_id)
-        assert operation is not None
-        return operation
-
-    def sample(self, name: str) -> float:
-        value = self.metrics.registry.get_sample_value(name)
-        return 0.0 if value is None else value
-
-
-@pytest.fixture
-def harness_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[..., Harness]]:
-    """Harnesses on SQLite; a test marked `on_postgresql` gets PostgreSQL instead."""
-    on_postgresql = request.node.get_closest_marker("on_postgresql") is not None
-    store_url: str = request.getfixturevalue("postgres_url" if on_postgresql else "sqlite_url")
-    made: list[Harness] = []
-
-    def make(
-        recognise: SliceFn | None = None,
-        capabilities: EngineCapabilities = EN,
-        submit_clock: Callable[[], datetime] = utcnow,
-        **execution: Any,
-    ) -> Harness:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=store_url,
-            file_sources=FileSourceSettings(root=tmp_path.parent.parent),
-            execution=ExecutionSettings(**{"poll_interval_seconds": 0.05, **execution}),
-        )
-        harness = Harness(
-            settings, SqlStore(store_url), RecordingExecutor(recognise), capabilities, submit_clock
-        )
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.dispatcher.stop()
-        harness.executor.close()
-        harness.store.close()
 
 
 @pytest.fixture
@@ -344,10 +197,9 @@ def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
     pause = np.zeros(16000, dtype=np.float32)
     three = tmp_path / "three.wav"
     write_wav(three, [np.concatenate([jfk, pause, jfk, pause, jfk])], 16000)
-    capabilities = describe_engine(Settings().engine)
     options: dict[str, Any] = {"slice_seconds": 12.0, "snap_window_seconds": 1.5}
 
-    undisturbed = harness_factory(capabilities=capabilities, **options)
+    undisturbed = harness_factory(**options)
     reference = undisturbed.submit(three)
     undisturbed.dispatcher.start()
     expected = undisturbed.done(reference.id, timeout=120)
@@ -355,7 +207,7 @@ def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
     assert slices_of(undisturbed, reference.id) == [0, 1, 2]
     undisturbed.dispatcher.stop()
 
-    first = harness_factory(capabilities=capabilities, **options)
+    first = harness_factory(**options)
     first.executor.hold_from = 2
     operation = first.submit(three)
     first.dispatcher.start()
@@ -364,7 +216,7 @@ def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
     first.wait(lambda: first._get(operation.id).progress.processed_seconds >= 20)
     first.dispatcher.stop()
 
-    second = harness_factory(capabilities=capabilities, **options)
+    second = harness_factory(**options)
     second.dispatcher.start()
     done = second.done(operation.id, timeout=120)
     assert done.state is OperationState.SUCCEEDED, done.error

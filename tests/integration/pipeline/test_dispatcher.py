@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,60 +13,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from asyncstt.auth import Principal
 from asyncstt.clock import utcnow
 from asyncstt.dispatcher import AudioFetcher, Dispatcher
-from asyncstt.engines.registry import describe_engine
-from asyncstt.executor.threads import ThreadExecutor
-from asyncstt.operation import ApiVersion, Operation, OperationState
-from asyncstt.recognition import AudioEncoding, RecognitionSpec
-from asyncstt.service import OperationService
-from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
+from asyncstt.operation import OperationState
 from asyncstt.sources.registry import SourceRegistry
-from asyncstt.store.sql import SqlStore
 from tests.support.audio import read_wav_mono, write_wav
+from tests.support.dispatching import CALLER, Harness
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-CALLER = Principal("folder-a", "sa-a")
-
-
-class Harness:
-    def __init__(self, settings: Settings, store: SqlStore) -> None:
-        self.settings = settings
-        self.store = store
-        sources = SourceRegistry(settings)
-        self.service = OperationService(store, sources, describe_engine(settings.engine), settings)
-        self.executor = ThreadExecutor(workers=1)
-        fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
-        self.dispatcher = Dispatcher(store, self.executor, fetcher, settings)
-
-    def submit(self, path: Path, **spec: Any) -> Operation:
-        full = RecognitionSpec(language="en-US", audio_encoding=AudioEncoding.WAV, **spec)
-        return self.service.submit(
-            CALLER, full, uri=path.resolve().as_uri(), content=None, api=ApiVersion.V2
-        )
-
-    def wait_for_stage(self, operation_id: str, stage: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            operation = self.store.get(operation_id)
-            assert operation is not None
-            if operation.progress.stage == stage:
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"{operation_id} never reached {stage}")
-
-    def wait(self, operation_id: str, timeout: float = 120) -> Operation:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            operation = self.store.get(operation_id)
-            assert operation is not None
-            if operation.done:
-                return operation
-            time.sleep(0.05)
-        raise AssertionError(f"{operation_id} not done")
 
 
 def jfk_repeated(shared_data: Path, directory: Path, times: int) -> Path:
@@ -84,33 +39,6 @@ def jfk(shared_data: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def harness_factory(
-    request: pytest.FixtureRequest, tmp_path: Path, audio_fixtures: Any
-) -> Iterator[Callable[..., Harness]]:
-    """Harnesses on SQLite; a test marked `on_postgresql` gets PostgreSQL instead."""
-    on_postgresql = request.node.get_closest_marker("on_postgresql") is not None
-    store_url: str = request.getfixturevalue("postgres_url" if on_postgresql else "sqlite_url")
-    made: list[Harness] = []
-
-    def make(**execution: Any) -> Harness:
-        settings = Settings(
-            data_dir=tmp_path / "data",
-            database_url=store_url,
-            file_sources=FileSourceSettings(root=tmp_path.parent.parent),
-            execution=ExecutionSettings(poll_interval_seconds=0.05, **execution),
-        )
-        harness = Harness(settings, SqlStore(store_url))
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.dispatcher.stop()
-        harness.executor.close()
-        harness.store.close()
-
-
 @pytest.mark.on_postgresql
 def test_a_file_cut_into_slices_comes_back_whole_and_in_order(
     harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
@@ -121,7 +49,7 @@ def test_a_file_cut_into_slices_comes_back_whole_and_in_order(
     harness = harness_factory(slice_seconds=12.0, snap_window_seconds=1.5)
     operation = harness.submit(tmp_path / "three.wav")
     harness.dispatcher.start()
-    done = harness.wait(operation.id)
+    done = harness.done(operation.id, timeout=120)
     assert done.state is OperationState.SUCCEEDED, done.error
     assert done.result is not None
     text = " ".join(u.text for u in done.result.utterances)
@@ -147,12 +75,12 @@ def test_standard_work_overtakes_deferred_work_submitted_before_it(
     harness.dispatcher.start()
     time.sleep(1.0)
     standard = harness.submit(jfk, model="general")
-    finished_standard = harness.wait(standard.id)
+    finished_standard = harness.done(standard.id, timeout=120)
     still_running = [harness.store.get(op.id) for op in deferred]
     assert finished_standard.state is OperationState.SUCCEEDED
     assert any(op is not None and not op.done for op in still_running)
     for op in deferred:
-        assert harness.wait(op.id).state is OperationState.SUCCEEDED
+        assert harness.done(op.id, timeout=120).state is OperationState.SUCCEEDED
 
 
 def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
@@ -164,7 +92,7 @@ def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
     harness.dispatcher.start()
     harness.wait_for_stage(operation.id, "recognising")
     harness.service.cancel(CALLER, operation.id)
-    done = harness.wait(operation.id, timeout=30)
+    done = harness.done(operation.id, timeout=30)
     assert done.state is OperationState.FAILED
     assert done.error is not None
     assert (done.error.code, done.error.message) == (1, "cancelled")
@@ -176,7 +104,7 @@ def test_undecodable_audio_fails_the_operation_with_a_reason(
     harness = harness_factory()
     operation = harness.submit(Path(audio_fixtures.not_audio))
     harness.dispatcher.start()
-    done = harness.wait(operation.id)
+    done = harness.done(operation.id, timeout=120)
     assert done.state is OperationState.FAILED
     assert done.error is not None
     assert done.error.code == 3
@@ -193,7 +121,7 @@ def test_an_abandoned_operation_is_claimed_again_and_finished(
     assert stolen is not None
     assert stolen.operation.id == operation.id
     harness.dispatcher.start()
-    done = harness.wait(operation.id)
+    done = harness.done(operation.id, timeout=120)
     assert done.state is OperationState.SUCCEEDED
     assert done.attempts == 2
 
@@ -235,6 +163,6 @@ def test_a_stopping_dispatcher_hands_its_operation_back_for_the_next_one(
     assert handed_back.lease_owner is None
     second = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
     second.dispatcher.start()
-    done = second.wait(operation.id)
+    done = second.done(operation.id, timeout=120)
     assert done.state is OperationState.SUCCEEDED
     assert done.attempts == 2

@@ -1,0 +1,57 @@
+"""Fixtures of the pipeline's integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asyncstt.clock import utcnow
+from asyncstt.engines.base import EngineCapabilities
+from asyncstt.engines.registry import describe_engine
+from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
+from asyncstt.store.sql import SqlStore
+from tests.support.dispatching import STAND_IN, Harness, RecordingExecutor, SliceFn
+
+
+@pytest.fixture
+def harness_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[..., Harness]]:
+    """Harnesses on SQLite; a test marked `on_postgresql` gets PostgreSQL instead.
+
+    `make(recognise)` recognises slices with a stand-in (`stand_in()`) and its capabilities; without one, with
+    the real engine.
+    """
+    on_postgresql = request.node.get_closest_marker("on_postgresql") is not None
+    store_url: str = request.getfixturevalue("postgres_url" if on_postgresql else "sqlite_url")
+    made: list[Harness] = []
+
+    def make(
+        recognise: SliceFn | None = None,
+        capabilities: EngineCapabilities | None = None,
+        submit_clock: Callable[[], datetime] = utcnow,
+        **execution: Any,
+    ) -> Harness:
+        settings = Settings(
+            data_dir=tmp_path / "data",
+            database_url=store_url,
+            file_sources=FileSourceSettings(root=tmp_path.parent.parent),
+            execution=ExecutionSettings(**{"poll_interval_seconds": 0.05, **execution}),
+        )
+        if capabilities is None:
+            capabilities = STAND_IN if recognise is not None else describe_engine(settings.engine)
+        harness = Harness(
+            settings, SqlStore(store_url), RecordingExecutor(recognise), capabilities, submit_clock
+        )
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.dispatcher.stop()
+        harness.executor.close()
+        harness.store.close()
