@@ -61,7 +61,7 @@ from tests.support.serve import ServeProcess  # noqa: E402
 
 from asyncstt.store.engine import upgrade  # noqa: E402
 
-SHARED = ROOT.parent / "shared" / "data"
+EXAMPLES = ROOT / "examples"
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
 WORKER_PRELOAD = "asyncstt.worker"
 #: One server key for every API process of a run, as a deployment must have.
@@ -253,7 +253,7 @@ class Audio:
 
     @classmethod
     def build(cls, root: Path, count: int) -> Audio:
-        jfk = read_wav_mono(SHARED / "jfk.wav")
+        jfk = read_wav_mono(EXAMPLES / "jfk.wav")
         once = write_wav(root / "jfk-1.wav", [jfk], 16000)
         second = write_wav(root / "jfk-1s.wav", [jfk[:16000]], 16000)
         batch = []

@@ -48,11 +48,11 @@ from asyncstt.settings import (  # noqa: E402
     Settings,
 )
 
-SHARED = ROOT.parent / "shared" / "data"
+EXAMPLES = ROOT / "examples"
 
 
 def speech_material() -> list[np.ndarray]:
-    recordings = [read_wav_mono(SHARED / "jfk.wav")]
+    recordings = [read_wav_mono(EXAMPLES / "jfk.wav")]
     recordings += [read_wav_mono(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
     pause = np.zeros(8000, dtype=np.float32)
     return [np.concatenate([r, pause]) for r in recordings]
@@ -135,7 +135,7 @@ def service_seconds(
 def write_short(directory: Path) -> Path:
     short = directory / "warm.wav"
     if not short.exists():
-        write_wav(short, [read_wav_mono(SHARED / "jfk.wav")], 16000)
+        write_wav(short, [read_wav_mono(EXAMPLES / "jfk.wav")], 16000)
     return short
 
 

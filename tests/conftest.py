@@ -17,12 +17,10 @@ pytest_plugins = [
     "tests.support.dask_cluster",
 ]
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REFERENCE_AUDIO = Path(__file__).resolve().parents[1] / "examples"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
+def reference_audio() -> Path:
     """The directory with the reference recordings (`jfk.wav`, `ru-neural-networks.wav`)."""
-    if not (SHARED_DATA / "jfk.wav").exists():
-        raise RuntimeError(f"reference audio missing: {SHARED_DATA}")
-    return SHARED_DATA
+    return REFERENCE_AUDIO

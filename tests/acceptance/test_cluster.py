@@ -64,9 +64,9 @@ class Recordings:
 
 
 @pytest.fixture(scope="module")
-def recordings(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Recordings:
+def recordings(tmp_path_factory: pytest.TempPathFactory, reference_audio: Path) -> Recordings:
     root = tmp_path_factory.mktemp("cluster-audio")
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     paths = []
     for name, times in (("once", 1), ("thrice", 3)):
         path = root / f"jfk-{name}.wav"

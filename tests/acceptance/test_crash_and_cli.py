@@ -22,9 +22,9 @@ pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
 @pytest.mark.timeout(400)
 def test_operations_survive_a_killed_server(
-    serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
+    serve_factory: Callable[..., ServeProcess], s3_server: Any, reference_audio: Path, tmp_path: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "twice.wav", [np.tile(jfk, 2)], 16000)
     s3_server.put("crash", "twice.wav", tmp_path / "twice.wav")
     server = serve_factory(extra_env={"ASYNCSTT_EXECUTION__LEASE_SECONDS": "3"})
@@ -64,9 +64,9 @@ def test_operations_survive_a_killed_server(
 
 @pytest.mark.timeout(400)
 def test_a_stopped_server_hands_its_work_back_so_a_restart_resumes_at_once(
-    serve_factory: Callable[..., ServeProcess], s3_server: Any, shared_data: Path, tmp_path: Path
+    serve_factory: Callable[..., ServeProcess], s3_server: Any, reference_audio: Path, tmp_path: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "thrice.wav", [np.tile(jfk, 3)], 16000)
     s3_server.put("graceful", "thrice.wav", tmp_path / "thrice.wav")
     # A lease far longer than the test: only a hand-back lets the restarted server take the work over.
@@ -95,14 +95,14 @@ def test_a_stopped_server_hands_its_work_back_so_a_restart_resumes_at_once(
     server.stop()
 
 
-def test_transcribe_command_prints_the_text(shared_data: Path, tmp_path: Path) -> None:
+def test_transcribe_command_prints_the_text(reference_audio: Path, tmp_path: Path) -> None:
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "asyncstt.cli",
             "transcribe",
-            str(shared_data / "jfk.wav"),
+            str(reference_audio / "jfk.wav"),
             "--language",
             "en-US",
             "--data-dir",

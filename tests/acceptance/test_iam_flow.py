@@ -158,7 +158,7 @@ def parse_key(out: str) -> ApiKey:
 # --- the client's side ---------------------------------------------------------------------------------------
 
 
-def jfk_v2_body(shared_data: Path, folder_id: str = "") -> dict[str, Any]:
+def jfk_v2_body(reference_audio: Path, folder_id: str = "") -> dict[str, Any]:
     config: dict[str, Any] = {
         "specification": {
             "languageCode": "en-US",
@@ -169,13 +169,13 @@ def jfk_v2_body(shared_data: Path, folder_id: str = "") -> dict[str, Any]:
     }
     if folder_id:
         config["folderId"] = folder_id
-    content = base64.b64encode((shared_data / "jfk.wav").read_bytes()).decode()
+    content = base64.b64encode((reference_audio / "jfk.wav").read_bytes()).decode()
     return {"config": config, "audio": {"content": content}}
 
 
-def jfk_v3_body(shared_data: Path) -> dict[str, Any]:
+def jfk_v3_body(reference_audio: Path) -> dict[str, Any]:
     return {
-        "uri": (shared_data / "jfk.wav").resolve().as_uri(),
+        "uri": (reference_audio / "jfk.wav").resolve().as_uri(),
         "recognitionModel": {
             "model": "general",
             "audioFormat": {"containerAudio": {"containerAudioType": "WAV"}},
@@ -185,21 +185,21 @@ def jfk_v3_body(shared_data: Path) -> dict[str, Any]:
 
 
 def submit_v2(
-    http: httpx.Client, headers: dict[str, str], shared_data: Path, folder_id: str = ""
+    http: httpx.Client, headers: dict[str, str], reference_audio: Path, folder_id: str = ""
 ) -> httpx.Response:
     return http.post(
         "/speech/stt/v2/longRunningRecognize",
-        json=jfk_v2_body(shared_data, folder_id),
+        json=jfk_v2_body(reference_audio, folder_id),
         headers=headers,
     )
 
 
 def submit_v3(
-    http: httpx.Client, headers: dict[str, str], shared_data: Path, folder_id: str = ""
+    http: httpx.Client, headers: dict[str, str], reference_audio: Path, folder_id: str = ""
 ) -> httpx.Response:
     extra = {"x-folder-id": folder_id} if folder_id else {}
     return http.post(
-        "/stt/v3/recognizeFileAsync", json=jfk_v3_body(shared_data), headers={**headers, **extra}
+        "/stt/v3/recognizeFileAsync", json=jfk_v3_body(reference_audio), headers={**headers, **extra}
     )
 
 
@@ -227,12 +227,12 @@ def assert_status(response: httpx.Response, http_status: int, code: int, *fragme
 
 
 def endpoint_calls(
-    shared_data: Path, v2_id: str, v3_id: str
+    reference_audio: Path, v2_id: str, v3_id: str
 ) -> list[tuple[str, Callable[[httpx.Client, dict[str, str]], httpx.Response]]]:
     """Every endpoint of the API, each as (name, call with these headers)."""
     return [
-        ("v2 submit", lambda h, hd: submit_v2(h, hd, shared_data)),
-        ("v3 submit", lambda h, hd: submit_v3(h, hd, shared_data)),
+        ("v2 submit", lambda h, hd: submit_v2(h, hd, reference_audio)),
+        ("v3 submit", lambda h, hd: submit_v3(h, hd, reference_audio)),
         ("get v2", lambda h, hd: h.get(f"/operations/{v2_id}", headers=hd)),
         ("get v3", lambda h, hd: h.get(f"/operations/{v3_id}", headers=hd)),
         ("cancel GET", lambda h, hd: h.get(f"/operations/{v3_id}:cancel", headers=hd)),
@@ -348,14 +348,14 @@ class AliceOperations:
 
 
 @pytest.fixture(scope="module")
-def iam_server(serve_factory: Callable[..., ServeProcess], shared_data: Path) -> ServeProcess:
+def iam_server(serve_factory: Callable[..., ServeProcess], reference_audio: Path) -> ServeProcess:
     # Tenancy, not quotas, is under test on this server: the 5/s v3 default would turn rapid 404s into 429s.
     return serve_factory(
         extra_env={
             "ASYNCSTT_IAM__QUOTAS__V3_POLLS_PER_SECOND": "1000",
             "ASYNCSTT_IAM__CACHE_SECONDS": str(CACHE_SECONDS),
         },
-        args=["--file-root", str(shared_data)],
+        args=["--file-root", str(reference_audio)],
     )
 
 
@@ -381,12 +381,12 @@ def tenants(iam_server: ServeProcess) -> Iterator[Tenants]:
 
 
 @pytest.fixture(scope="module")
-def alice_operations(tenants: Tenants, shared_data: Path) -> AliceOperations:
+def alice_operations(tenants: Tenants, reference_audio: Path) -> AliceOperations:
     """A v2 (inline) and a v3 (file:// link) recognition of folder A, just submitted."""
     http, alice = tenants.http, tenants.alice
     return AliceOperations(
-        v2=operation_id(submit_v2(http, alice.header, shared_data)),
-        v3=operation_id(submit_v3(http, alice.header, shared_data)),
+        v2=operation_id(submit_v2(http, alice.header, reference_audio)),
+        v3=operation_id(submit_v3(http, alice.header, reference_audio)),
     )
 
 
@@ -457,7 +457,7 @@ def test_folders_do_not_see_each_others_operations(
 
 @pytest.mark.timeout(300)
 def test_missing_bad_revoked_and_expired_credentials_are_401_everywhere(
-    tenants: Tenants, alice_operations: AliceOperations, shared_data: Path
+    tenants: Tenants, alice_operations: AliceOperations, reference_audio: Path
 ) -> None:
     operator, http = tenants.operator, tenants.http
     polled = f"/operations/{alice_operations.v2}"
@@ -480,7 +480,7 @@ def test_missing_bad_revoked_and_expired_credentials_are_401_everywhere(
     # The server has just read this key: it trusts what it read for the cache time.
     time.sleep(CACHE_SECONDS)
 
-    calls = endpoint_calls(shared_data, alice_operations.v2, alice_operations.v3)
+    calls = endpoint_calls(reference_audio, alice_operations.v2, alice_operations.v3)
     valid_id = tenants.alice.key.partition(".")[0]
     refusals: list[tuple[str, dict[str, str], tuple[str, ...]]] = [
         ("no Authorization", {}, ("authorization",)),
@@ -516,26 +516,26 @@ def test_missing_bad_revoked_and_expired_credentials_are_401_everywhere(
 
 
 @pytest.mark.timeout(300)
-def test_roles_decide_where_an_account_may_act(tenants: Tenants, shared_data: Path) -> None:
+def test_roles_decide_where_an_account_may_act(tenants: Tenants, reference_audio: Path) -> None:
     operator, http, alice, bob = tenants.operator, tenants.http, tenants.alice, tenants.bob
     dave_id = operator.account(tenants.a_folder, "dave")
     dave = operator.key(dave_id)
     assert dave.folder_id == tenants.a_folder
 
     # No role at all: refused in its own folder, v2 and v3.
-    assert_status(submit_v2(http, dave.header, shared_data), 403, 7, STT_USER)
-    assert_status(submit_v3(http, dave.header, shared_data), 403, 7, STT_USER)
+    assert_status(submit_v2(http, dave.header, reference_audio), 403, 7, STT_USER)
+    assert_status(submit_v3(http, dave.header, reference_audio), 403, 7, STT_USER)
     # An account naming a folder where it holds no role.
-    assert_status(submit_v2(http, alice.header, shared_data, tenants.b_folder), 403, 7, STT_USER)
-    assert_status(submit_v3(http, alice.header, shared_data, tenants.b_folder), 403, 7, STT_USER)
-    assert_status(submit_v2(http, dave.header, shared_data, tenants.b_folder), 403, 7, STT_USER)
+    assert_status(submit_v2(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
+    assert_status(submit_v3(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
+    assert_status(submit_v2(http, dave.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
 
     operator.bind(dave_id, tenants.b_folder)
-    by_v2 = operation_id(submit_v2(http, dave.header, shared_data, tenants.b_folder))
-    by_v3 = operation_id(submit_v3(http, dave.header, shared_data, tenants.b_folder))
+    by_v2 = operation_id(submit_v2(http, dave.header, reference_audio, tenants.b_folder))
+    by_v3 = operation_id(submit_v3(http, dave.header, reference_audio, tenants.b_folder))
     try:
         # The role on B does not reach A, dave's own folder.
-        assert_status(submit_v2(http, dave.header, shared_data), 403, 7, STT_USER)
+        assert_status(submit_v2(http, dave.header, reference_audio), 403, 7, STT_USER)
         for operation in (by_v2, by_v3):
             # The operations belong to folder B: B's member sees them, A's does not.
             seen = http.get(f"/operations/{operation}", headers=bob.header)
@@ -559,7 +559,7 @@ def test_roles_decide_where_an_account_may_act(tenants: Tenants, shared_data: Pa
 
 @pytest.mark.timeout(300)
 def test_sdk_jwt_exchanged_for_an_iam_token(
-    tenants: Tenants, shared_data: Path, tmp_path: Path
+    tenants: Tenants, reference_audio: Path, tmp_path: Path
 ) -> None:
     http, alice = tenants.http, tenants.alice
     key_path = tmp_path / "key.json"
@@ -584,7 +584,7 @@ def test_sdk_jwt_exchanged_for_an_iam_token(
     assert abs(expires - (before + timedelta(hours=12))) < timedelta(minutes=2), body
 
     token = bearer(body["iamToken"])
-    submitted = operation_id(submit_v2(http, token, shared_data))
+    submitted = operation_id(submit_v2(http, token, reference_audio))
     done = wait_done(http, submitted, token)
     assert word_errors(v2_text(done), JFK_REFERENCE) <= 1, done
     # The operation is folder A's: A's API key sees it, B's does not.
@@ -657,7 +657,7 @@ def test_sdk_jwt_exchanged_for_an_iam_token(
     for tampered in (f"t1.{flipped}.{signature}", body["iamToken"][:-3] + "xyz"):
         answer = http.get(f"/operations/{submitted}", headers=bearer(tampered))
         assert_status(answer, 401, 16, "token")
-        assert_status(submit_v2(http, bearer(tampered), shared_data), 401, 16, "token")
+        assert_status(submit_v2(http, bearer(tampered), reference_audio), 401, 16, "token")
 
 
 @pytest.mark.timeout(300)
@@ -720,7 +720,7 @@ def test_key_rotation_without_downtime(tenants: Tenants, alice_operations: Alice
 
 @pytest.mark.timeout(300)
 def test_audit_log_lists_credential_changes_and_refusals_without_secrets(
-    tenants: Tenants, shared_data: Path
+    tenants: Tenants, reference_audio: Path
 ) -> None:
     operator, http, alice = tenants.operator, tenants.http, tenants.alice
     storage_secret = f"storage-secret-{secrets.token_hex(16)}"
@@ -743,7 +743,7 @@ def test_audit_log_lists_credential_changes_and_refusals_without_secrets(
     probe = cast(ApiKey, probe_key)
     operator.revoke(probe)
     assert_status(http.get("/operations/e03nothing", headers=probe.header), 401, 16)
-    assert_status(submit_v2(http, alice.header, shared_data, tenants.b_folder), 403, 7)
+    assert_status(submit_v2(http, alice.header, reference_audio, tenants.b_folder), 403, 7)
 
     out = operator.run("audit", "--limit", "1000")
     header, *lines = out.strip().splitlines()
@@ -789,7 +789,7 @@ def pair(
     postgres_server: PostgresServer,
     postgres_template: str,
     tmp_path_factory: pytest.TempPathFactory,
-    shared_data: Path,
+    reference_audio: Path,
 ) -> Iterator[Pair]:
     database = postgres_server.url(postgres_server.create_database(template=postgres_template))
     env = {
@@ -809,7 +809,7 @@ def pair(
         lambda: operator.bootstrap("default", "sa-e2e"),
     )
     start = functools.partial(
-        serve_factory, extra_env=env, args=["--database", database, "--file-root", str(shared_data)]
+        serve_factory, extra_env=env, args=["--database", database, "--file-root", str(reference_audio)]
     )
     names = ("p3", "sub", "other")
     one, two, *others = at_once(
@@ -843,10 +843,10 @@ def assert_exhausted(answer: httpx.Response, window_seconds: int) -> None:
 
 
 @pytest.mark.timeout(400)
-def test_v2_poll_quota_is_shared_by_two_api_processes(pair: Pair, shared_data: Path) -> None:
+def test_v2_poll_quota_is_shared_by_two_api_processes(pair: Pair, reference_audio: Path) -> None:
     p2, other = pair.accounts["p2"], pair.accounts["other"]
     _wait_for_window(3600, 60)
-    submitted = operation_id(submit_v2(pair.http[0], p2.header, shared_data))
+    submitted = operation_id(submit_v2(pair.http[0], p2.header, reference_audio))
     limit = PAIR_QUOTAS["v2_polls"]
     # The first poll cancels it, so that it does not keep the workers busy; a cancel spends a poll too.
     statuses = [pair.http[1].post(f"/operations/{submitted}:cancel", headers=p2.header).status_code]
@@ -863,9 +863,9 @@ def test_v2_poll_quota_is_shared_by_two_api_processes(pair: Pair, shared_data: P
 
 
 @pytest.mark.timeout(400)
-def test_v3_per_second_quota_is_shared_by_two_api_processes(pair: Pair, shared_data: Path) -> None:
+def test_v3_per_second_quota_is_shared_by_two_api_processes(pair: Pair, reference_audio: Path) -> None:
     p3, other = pair.accounts["p3"], pair.accounts["other"]
-    submitted = operation_id(submit_v3(pair.http[1], p3.header, shared_data))
+    submitted = operation_id(submit_v3(pair.http[1], p3.header, reference_audio))
     cancelled = pair.http[0].post(f"/operations/{submitted}:cancel", headers=p3.header)
     assert cancelled.status_code == 200, cancelled.text
     limit = PAIR_QUOTAS["v3_polls"]
@@ -901,21 +901,21 @@ def test_v3_per_second_quota_is_shared_by_two_api_processes(pair: Pair, shared_d
 
 
 @pytest.mark.timeout(400)
-def test_submit_quota_is_shared_by_two_api_processes(pair: Pair, shared_data: Path) -> None:
+def test_submit_quota_is_shared_by_two_api_processes(pair: Pair, reference_audio: Path) -> None:
     sub, other = pair.accounts["sub"], pair.accounts["other"]
     _wait_for_window(3600, 60)
     submits = [submit_v2, submit_v3]
     statuses = []
     for i in range(PAIR_QUOTAS["submits"] + 2):
         http = pair.http[i % 2]
-        answer = submits[i % 2](http, sub.header, shared_data)
+        answer = submits[i % 2](http, sub.header, reference_audio)
         statuses.append(answer.status_code)
         if answer.status_code == 200:
             http.post(f"/operations/{answer.json()['id']}:cancel", headers=sub.header)
         else:
             assert_exhausted(answer, 3600)
     assert statuses == [200] * PAIR_QUOTAS["submits"] + [429, 429], statuses
-    unaffected = submit_v2(pair.http[1], other.header, shared_data)
+    unaffected = submit_v2(pair.http[1], other.header, reference_audio)
     pair.http[1].post(f"/operations/{operation_id(unaffected)}:cancel", headers=other.header)
 
 

@@ -64,10 +64,10 @@ def assert_chunk_shape(operation: dict[str, Any]) -> None:
 
 
 def test_official_batch_client_flow_with_presigned_link(
-    client: httpx.Client, s3_server: Any, shared_data: Path
+    client: httpx.Client, s3_server: Any, reference_audio: Path
 ) -> None:
     """The vendor's batch example: WAV sent as LINEAR16_PCM, string int64, pre-signed link, form content type."""
-    s3_server.put("calls", "input/jfk.wav", shared_data / "jfk.wav")
+    s3_server.put("calls", "input/jfk.wav", reference_audio / "jfk.wav")
     body = {
         "config": {
             "specification": {
@@ -96,9 +96,9 @@ def test_official_batch_client_flow_with_presigned_link(
 
 
 def test_stereo_channels_are_recognised_separately(
-    client: httpx.Client, s3_server: Any, shared_data: Path, tmp_path: Path
+    client: httpx.Client, s3_server: Any, reference_audio: Path, tmp_path: Path
 ) -> None:
-    left = read_wav_mono(shared_data / "jfk.wav")
+    left = read_wav_mono(reference_audio / "jfk.wav")
     right = read_wav_mono(LIBRIVOX / f"{LIBRIVOX_NAME}.wav")
     length = max(len(left), len(right))
     channels = [np.pad(x, (0, length - len(x))) for x in (left, right)]
@@ -290,9 +290,9 @@ def test_credentials_and_folders(
 
 
 def test_cancel_and_metadata(
-    client: httpx.Client, tmp_path: Path, s3_server: Any, shared_data: Path
+    client: httpx.Client, tmp_path: Path, s3_server: Any, reference_audio: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "long.wav", [np.tile(jfk, 3)], 16000)
     s3_server.put("cancel", "long.wav", tmp_path / "long.wav")
     operation = submit(
@@ -310,9 +310,9 @@ def test_cancel_and_metadata(
 
 
 def test_progress_metadata_while_running(
-    client: httpx.Client, tmp_path: Path, s3_server: Any, shared_data: Path
+    client: httpx.Client, tmp_path: Path, s3_server: Any, reference_audio: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "three.wav", [np.tile(jfk, 3)], 16000)
     s3_server.put("progress", "three.wav", tmp_path / "three.wav")
     operation = submit(client, {"languageCode": "en-US"}, {"uri": "s3://progress/three.wav"})

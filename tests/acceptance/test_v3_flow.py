@@ -162,9 +162,9 @@ def test_snake_case_body_as_vendor_examples_send_it(
 
 
 def test_stereo_channels_and_final_index_per_channel(
-    client: httpx.Client, s3_server: Any, shared_data: Path, tmp_path: Path
+    client: httpx.Client, s3_server: Any, reference_audio: Path, tmp_path: Path
 ) -> None:
-    left = read_wav_mono(shared_data / "jfk.wav")
+    left = read_wav_mono(reference_audio / "jfk.wav")
     right = read_wav_mono(LIBRIVOX / f"{LIBRIVOX_NAME}.wav")
     length = max(len(left), len(right))
     stereo = write_wav(

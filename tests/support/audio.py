@@ -151,7 +151,7 @@ def encode(
 
 @dataclass(frozen=True)
 class AudioFixtures:
-    """Files built once per test session in one directory (all 16 kHz sources from `shared/data`)."""
+    """Files built once per test session in one directory (all 16 kHz sources from `examples/`)."""
 
     #: Copy of the shared jfk.wav (English, 11.0 s, 16 kHz mono).
     jfk_wav: Path
@@ -182,10 +182,10 @@ class AudioFixtures:
 
 
 @pytest.fixture(scope="session")
-def audio_fixtures(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> AudioFixtures:
+def audio_fixtures(tmp_path_factory: pytest.TempPathFactory, reference_audio: Path) -> AudioFixtures:
     root = tmp_path_factory.mktemp("audio")
-    jfk_wav = Path(shutil.copyfile(shared_data / "jfk.wav", root / "jfk.wav"))
-    ru_wav = Path(shutil.copyfile(shared_data / "ru-neural-networks.wav", root / "ru.wav"))
+    jfk_wav = Path(shutil.copyfile(reference_audio / "jfk.wav", root / "jfk.wav"))
+    ru_wav = Path(shutil.copyfile(reference_audio / "ru-neural-networks.wav", root / "ru.wav"))
     jfk, ru = read_wav_mono(jfk_wav), read_wav_mono(ru_wav)
     stereo = [jfk, fit(ru, len(jfk))]
     jfk_ogg = encode(root / "jfk.ogg", [jfk], 16000, "opus", out_rate=48000)

@@ -49,8 +49,8 @@ def engine() -> Engine:
 
 
 @pytest.fixture(scope="module")
-def jfk(shared_data: Path) -> np.ndarray:
-    return read_wav(shared_data / "jfk.wav")
+def jfk(reference_audio: Path) -> np.ndarray:
+    return read_wav(reference_audio / "jfk.wav")
 
 
 def all_words(segments: list[EngineSegment]) -> list[str]:

@@ -44,9 +44,9 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     return fake
 
 
-def test_detection_chooses_among_the_spec_candidates(engine: FakeEngine, shared_data: Path) -> None:
+def test_detection_chooses_among_the_spec_candidates(engine: FakeEngine, reference_audio: Path) -> None:
     spec = RecognitionSpec(language="auto", language_candidates=("en-US", "ru-RU"))
-    result = recognise_slice(job(shared_data / "jfk.wav", spec, None))
+    result = recognise_slice(job(reference_audio / "jfk.wav", spec, None))
     assert engine.detections == [("en-US", "ru-RU")]
     assert result.utterances
     assert {(u.language, round(u.language_probability, 9)) for u in result.utterances} == {
@@ -54,33 +54,33 @@ def test_detection_chooses_among_the_spec_candidates(engine: FakeEngine, shared_
     }
 
 
-def test_a_named_language_ignores_the_candidates(engine: FakeEngine, shared_data: Path) -> None:
+def test_a_named_language_ignores_the_candidates(engine: FakeEngine, reference_audio: Path) -> None:
     spec = RecognitionSpec(language="ru-RU", language_candidates=("en-US",))
-    result = recognise_slice(job(shared_data / "jfk.wav", spec, "ru-RU"))
+    result = recognise_slice(job(reference_audio / "jfk.wav", spec, "ru-RU"))
     assert engine.detections == []
     assert result.utterances
     assert {u.language for u in result.utterances} == {None}
 
 
-def read_jfk(shared_data: Path) -> np.ndarray:
-    with wave.open(str(shared_data / "jfk.wav")) as wav:
+def read_jfk(reference_audio: Path) -> np.ndarray:
+    with wave.open(str(reference_audio / "jfk.wav")) as wav:
         assert wav.getframerate() == SAMPLE_RATE
         frames = wav.readframes(wav.getnframes())
     return (np.frombuffer(frames, "<i2") / 32768).astype(np.float32)
 
 
-def test_english_only_model_recognises_auto_among_english(shared_data: Path) -> None:
+def test_english_only_model_recognises_auto_among_english(reference_audio: Path) -> None:
     engine = load_engine(EngineSettings())
-    segments = engine.recognise(read_jfk(shared_data), "auto", ["en-US"])
+    segments = engine.recognise(read_jfk(reference_audio), "auto", ["en-US"])
     assert "country" in " ".join(s.text for s in segments).lower()
     # One language served: nothing was detected, so nothing is reported.
     assert {s.language for s in segments} == {None}
     with pytest.raises(InvalidArgument, match="ru-RU is not served"):
-        engine.recognise(read_jfk(shared_data), None, ["ru-RU"])
+        engine.recognise(read_jfk(reference_audio), None, ["ru-RU"])
 
 
 def test_english_weights_behind_a_multilingual_vocabulary_fail_as_an_engine_failure(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path, reference_audio: Path
 ) -> None:
     """The bundled tiny.en linked with the multilingual marker token loads and claims every language, but every
     special token is then off by one: asking for Russian is refused by CTranslate2, reported as ours."""
@@ -97,4 +97,4 @@ def test_english_weights_behind_a_multilingual_vocabulary_fail_as_an_engine_fail
     engine = FasterWhisperEngine(EngineSettings(model_dir=directory))
     assert engine.capabilities.detects_language
     with pytest.raises(EngineFailure, match="startoftranscript"):
-        engine.recognise(read_jfk(shared_data)[: 2 * SAMPLE_RATE], "ru-RU")
+        engine.recognise(read_jfk(reference_audio)[: 2 * SAMPLE_RATE], "ru-RU")

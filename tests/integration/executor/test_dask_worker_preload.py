@@ -133,8 +133,8 @@ def executor(cluster: Cluster, caplog: pytest.LogCaptureFixture) -> Iterator[Das
         executor.close()
 
 
-def jfk_job(shared_data: Path, operation_id: str = "op-preload") -> SliceJob:
-    audio = shared_data / "jfk.wav"
+def jfk_job(reference_audio: Path, operation_id: str = "op-preload") -> SliceJob:
+    audio = reference_audio / "jfk.wav"
     info = probe(audio, AudioEncoding.WAV, 16000, 1, LimitSettings())
     spec = RecognitionSpec(language="en-US")
     return SliceJob(
@@ -175,9 +175,9 @@ def test_the_worker_loads_the_engine_when_it_starts(
 
 
 def test_a_slice_runs_on_the_preloaded_worker(
-    cluster: Cluster, executor: DaskExecutor, shared_data: Path
+    cluster: Cluster, executor: DaskExecutor, reference_audio: Path
 ) -> None:
-    handle = executor.submit(recognise_slice, jfk_job(shared_data), priority=100, key="slice-a")
+    handle = executor.submit(recognise_slice, jfk_job(reference_audio), priority=100, key="slice-a")
     result = handle.result(timeout=120)
     assert word_errors(text_of(result), JFK_REFERENCE) <= 1, text_of(result)
     assert result.decoded_seconds == pytest.approx(11.0, abs=0.1)
@@ -207,10 +207,10 @@ def test_an_unreachable_scheduler_is_unavailable_within_the_timeout() -> None:
 
 
 def test_a_slice_survives_a_scheduler_restart(
-    cluster: Cluster, executor: DaskExecutor, shared_data: Path, tmp_path: Path
+    cluster: Cluster, executor: DaskExecutor, reference_audio: Path, tmp_path: Path
 ) -> None:
     port = int(cluster.address.rsplit(":", 1)[1])
-    handle = executor.submit(recognise_slice, jfk_job(shared_data), priority=100, key="slice-b")
+    handle = executor.submit(recognise_slice, jfk_job(reference_audio), priority=100, key="slice-b")
     assert isinstance(handle, SliceHandle)
     # A `dask worker` ends when its scheduler goes away; its supervisor starts it again, as this test does.
     for process in cluster.processes:

@@ -191,9 +191,9 @@ def test_a_failed_operation_counts_its_error(
 
 @pytest.mark.slow
 def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
-    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
+    harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     pause = np.zeros(16000, dtype=np.float32)
     three = tmp_path / "three.wav"
     write_wav(three, [np.concatenate([jfk, pause, jfk, pause, jfk])], 16000)

@@ -24,26 +24,26 @@ from tests.support.wer import JFK_REFERENCE, word_errors
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def jfk_repeated(shared_data: Path, directory: Path, times: int) -> Path:
+def jfk_repeated(reference_audio: Path, directory: Path, times: int) -> Path:
     """jfk.wav said `times` times in a row, in the directory that file:// links may read."""
     path = directory / f"jfk-x{times}.wav"
-    write_wav(path, [np.tile(read_wav_mono(shared_data / "jfk.wav"), times)], 16000)
+    write_wav(path, [np.tile(read_wav_mono(reference_audio / "jfk.wav"), times)], 16000)
     return path
 
 
 @pytest.fixture
-def jfk(shared_data: Path, tmp_path: Path) -> Path:
+def jfk(reference_audio: Path, tmp_path: Path) -> Path:
     """jfk.wav inside the directory that file:// links may read."""
     copy = tmp_path / "jfk.wav"
-    shutil.copyfile(shared_data / "jfk.wav", copy)
+    shutil.copyfile(reference_audio / "jfk.wav", copy)
     return copy
 
 
 @pytest.mark.on_postgresql
 def test_a_file_cut_into_slices_comes_back_whole_and_in_order(
-    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
+    harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path
 ) -> None:
-    jfk = read_wav_mono(shared_data / "jfk.wav")
+    jfk = read_wav_mono(reference_audio / "jfk.wav")
     pause = np.zeros(16000, dtype=np.float32)
     write_wav(tmp_path / "three.wav", [np.concatenate([jfk, pause, jfk, pause, jfk])], 16000)
     harness = harness_factory(slice_seconds=12.0, snap_window_seconds=1.5)
@@ -65,7 +65,7 @@ def test_a_file_cut_into_slices_comes_back_whole_and_in_order(
 
 
 def test_standard_work_overtakes_deferred_work_submitted_before_it(
-    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path, jfk: Path
+    harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path, jfk: Path
 ) -> None:
     speech = read_wav_mono(jfk)
     pause = np.zeros(8000, dtype=np.float32)
@@ -84,9 +84,9 @@ def test_standard_work_overtakes_deferred_work_submitted_before_it(
 
 
 def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
-    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
+    harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path
 ) -> None:
-    long_file = jfk_repeated(shared_data, tmp_path, 6)
+    long_file = jfk_repeated(reference_audio, tmp_path, 6)
     harness = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
     operation = harness.submit(long_file)
     harness.dispatcher.start()
@@ -149,9 +149,9 @@ def test_the_sweep_purges_operations_past_their_retention(
 
 
 def test_a_stopping_dispatcher_hands_its_operation_back_for_the_next_one(
-    harness_factory: Callable[..., Harness], shared_data: Path, tmp_path: Path
+    harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path
 ) -> None:
-    long_file = jfk_repeated(shared_data, tmp_path, 4)
+    long_file = jfk_repeated(reference_audio, tmp_path, 4)
     first = harness_factory(slice_seconds=11.0, snap_window_seconds=1.0)
     operation = first.submit(long_file)
     first.dispatcher.start()

@@ -25,10 +25,10 @@ KEY = "2025/03/call 0001+a.wav"
 
 
 @pytest.fixture
-def bucket(s3_server: S3Server, shared_data: Path) -> str:
+def bucket(s3_server: S3Server, reference_audio: Path) -> str:
     """A fresh bucket holding jfk.wav under KEY."""
     name = "calls-" + uuid.uuid4().hex[:12]
-    s3_server.put(name, KEY, shared_data / "jfk.wav")
+    s3_server.put(name, KEY, reference_audio / "jfk.wav")
     return name
 
 
@@ -42,24 +42,24 @@ def _link(base: str, bucket: str, key: str) -> str:
 
 
 def test_s3_link_is_downloaded(
-    source: S3Source, bucket: str, shared_data: Path, tmp_path: Path
+    source: S3Source, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
-    expected = (shared_data / "jfk.wav").read_bytes()
+    expected = (reference_audio / "jfk.wav").read_bytes()
     assert source.fetch(f"s3://{bucket}/{KEY}", tmp_path / "a", 10**9) == len(expected)
     assert (tmp_path / "a").read_bytes() == expected
 
 
 def test_path_style_link_to_the_endpoint_is_read_through_the_api(
-    s3_server: S3Server, source: S3Source, bucket: str, shared_data: Path, tmp_path: Path
+    s3_server: S3Server, source: S3Source, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
     link = _link(s3_server.endpoint_url, bucket, KEY)
     assert source.validate(link) == f"s3://{bucket}/{KEY}"
     source.fetch(link, tmp_path / "a", 10**9)
-    assert (tmp_path / "a").read_bytes() == (shared_data / "jfk.wav").read_bytes()
+    assert (tmp_path / "a").read_bytes() == (reference_audio / "jfk.wav").read_bytes()
 
 
 def test_presigned_link_is_read_with_the_query_ignored(
-    s3_server: S3Server, source: S3Source, bucket: str, shared_data: Path, tmp_path: Path
+    s3_server: S3Server, source: S3Source, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
     presigned = s3_server.presigned_get(bucket, KEY)
     parts = urlsplit(presigned)
@@ -69,13 +69,13 @@ def test_presigned_link_is_read_with_the_query_ignored(
     query["X-Amz-Signature"] = "0" * 64
     tampered = parts._replace(query=urlencode(query)).geturl()
     source.fetch(tampered, tmp_path / "a", 10**9)
-    assert (tmp_path / "a").read_bytes() == (shared_data / "jfk.wav").read_bytes()
+    assert (tmp_path / "a").read_bytes() == (reference_audio / "jfk.wav").read_bytes()
 
 
 def test_alias_host_links_go_to_the_configured_endpoint(
-    source: S3Source, bucket: str, shared_data: Path, tmp_path: Path
+    source: S3Source, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
-    expected = (shared_data / "jfk.wav").read_bytes()
+    expected = (reference_audio / "jfk.wav").read_bytes()
     path_style = _link(f"https://{ALIAS}", bucket, KEY) + "?X-Amz-Signature=from-another-storage"
     source.fetch(path_style, tmp_path / "path", 10**9)
     assert (tmp_path / "path").read_bytes() == expected
@@ -119,9 +119,9 @@ def test_missing_objects_and_buckets_are_not_found(
 
 
 def test_an_object_over_the_limit_is_refused_before_download(
-    source: S3Source, bucket: str, shared_data: Path, tmp_path: Path
+    source: S3Source, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
-    size = (shared_data / "jfk.wav").stat().st_size
+    size = (reference_audio / "jfk.wav").stat().st_size
     with pytest.raises(InvalidArgument) as caught:
         source.fetch(f"s3://{bucket}/{KEY}", tmp_path / "a", 100 * 1024)
     assert caught.value.message == (
@@ -140,7 +140,7 @@ def test_an_unreachable_endpoint_is_unavailable(s3_server: S3Server, tmp_path: P
 
 
 def test_registry_downloads_a_presigned_link_atomically(
-    s3_server: S3Server, bucket: str, shared_data: Path, tmp_path: Path
+    s3_server: S3Server, bucket: str, reference_audio: Path, tmp_path: Path
 ) -> None:
     registry = SourceRegistry(Settings(storage=s3_server.storage_settings()))
     canonical = registry.validate(s3_server.presigned_get(bucket, KEY), "b1gfolder")
@@ -148,7 +148,7 @@ def test_registry_downloads_a_presigned_link_atomically(
     destination = tmp_path / "op" / "audio.wav"
     assert (
         registry.fetch(canonical, destination, 10**9, "b1gfolder")
-        == (shared_data / "jfk.wav").stat().st_size
+        == (reference_audio / "jfk.wav").stat().st_size
     )
     assert [p.name for p in destination.parent.iterdir()] == ["audio.wav"]
     with pytest.raises(InvalidArgument):
