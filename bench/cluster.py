@@ -59,11 +59,11 @@ from tests.support.environment import child_environment  # noqa: E402
 from tests.support.postgres import PostgresServer, _bin_dir, _run, _start  # noqa: E402
 from tests.support.serve import ServeProcess  # noqa: E402
 
-from asyncstt.store.engine import upgrade  # noqa: E402
+from asyncstt.store.database import upgrade  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
-WORKER_PRELOAD = "asyncstt.worker"
+WORKER_PRELOAD = "asyncstt.executor.worker"
 #: One server key for every API process of a run, as a deployment must have.
 SERVER_KEY = "bench-cluster-server-key-0123456789abcdef"
 #: Lengths of the batch's files, in turn.
@@ -126,7 +126,7 @@ class Postgres:
 
 
 def preload_module(choice: str) -> str | None:
-    """`asyncstt.worker` when asked, or with `auto` once it is committed; None: engines load lazily."""
+    """`asyncstt.executor.worker` when asked, or with `auto` once it is committed; None: engines load lazily."""
     if choice == "none":
         return None
     if choice != "auto":
@@ -619,7 +619,7 @@ def main() -> None:
     parser.add_argument(
         "--preload",
         default="auto",
-        help="worker --preload module; auto: asyncstt.worker once it is committed; none",
+        help="worker --preload module; auto: asyncstt.executor.worker once it is committed; none",
     )
     parser.add_argument(
         "--quick",

@@ -35,11 +35,11 @@ from tests.support.wer import LIBRIVOX  # noqa: E402
 
 from asyncstt.audio.decode import decode_channel  # noqa: E402
 from asyncstt.audio.probe import probe  # noqa: E402
-from asyncstt.auth import create_api_key  # noqa: E402
 from asyncstt.clock import utcnow  # noqa: E402
 from asyncstt.engines.faster_whisper import FasterWhisperEngine  # noqa: E402
+from asyncstt.iam.auth import create_api_key  # noqa: E402
 from asyncstt.recognition import AudioEncoding  # noqa: E402
-from asyncstt.server import Server, free_port  # noqa: E402
+from asyncstt.server.process import Server, free_port  # noqa: E402
 from asyncstt.settings import (  # noqa: E402
     EngineSettings,
     ExecutionSettings,

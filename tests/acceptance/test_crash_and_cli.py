@@ -22,7 +22,10 @@ pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
 @pytest.mark.timeout(400)
 def test_operations_survive_a_killed_server(
-    serve_factory: Callable[..., ServeProcess], s3_server: Any, reference_audio: Path, tmp_path: Path
+    serve_factory: Callable[..., ServeProcess],
+    s3_server: Any,
+    reference_audio: Path,
+    tmp_path: Path,
 ) -> None:
     jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "twice.wav", [np.tile(jfk, 2)], 16000)
@@ -64,7 +67,10 @@ def test_operations_survive_a_killed_server(
 
 @pytest.mark.timeout(400)
 def test_a_stopped_server_hands_its_work_back_so_a_restart_resumes_at_once(
-    serve_factory: Callable[..., ServeProcess], s3_server: Any, reference_audio: Path, tmp_path: Path
+    serve_factory: Callable[..., ServeProcess],
+    s3_server: Any,
+    reference_audio: Path,
+    tmp_path: Path,
 ) -> None:
     jfk = read_wav_mono(reference_audio / "jfk.wav")
     write_wav(tmp_path / "thrice.wav", [np.tile(jfk, 3)], 16000)

@@ -199,7 +199,9 @@ def submit_v3(
 ) -> httpx.Response:
     extra = {"x-folder-id": folder_id} if folder_id else {}
     return http.post(
-        "/stt/v3/recognizeFileAsync", json=jfk_v3_body(reference_audio), headers={**headers, **extra}
+        "/stt/v3/recognizeFileAsync",
+        json=jfk_v3_body(reference_audio),
+        headers={**headers, **extra},
     )
 
 
@@ -526,8 +528,12 @@ def test_roles_decide_where_an_account_may_act(tenants: Tenants, reference_audio
     assert_status(submit_v2(http, dave.header, reference_audio), 403, 7, STT_USER)
     assert_status(submit_v3(http, dave.header, reference_audio), 403, 7, STT_USER)
     # An account naming a folder where it holds no role.
-    assert_status(submit_v2(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
-    assert_status(submit_v3(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
+    assert_status(
+        submit_v2(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER
+    )
+    assert_status(
+        submit_v3(http, alice.header, reference_audio, tenants.b_folder), 403, 7, STT_USER
+    )
     assert_status(submit_v2(http, dave.header, reference_audio, tenants.b_folder), 403, 7, STT_USER)
 
     operator.bind(dave_id, tenants.b_folder)
@@ -809,7 +815,9 @@ def pair(
         lambda: operator.bootstrap("default", "sa-e2e"),
     )
     start = functools.partial(
-        serve_factory, extra_env=env, args=["--database", database, "--file-root", str(reference_audio)]
+        serve_factory,
+        extra_env=env,
+        args=["--database", database, "--file-root", str(reference_audio)],
     )
     names = ("p3", "sub", "other")
     one, two, *others = at_once(
@@ -863,7 +871,9 @@ def test_v2_poll_quota_is_shared_by_two_api_processes(pair: Pair, reference_audi
 
 
 @pytest.mark.timeout(400)
-def test_v3_per_second_quota_is_shared_by_two_api_processes(pair: Pair, reference_audio: Path) -> None:
+def test_v3_per_second_quota_is_shared_by_two_api_processes(
+    pair: Pair, reference_audio: Path
+) -> None:
     p3, other = pair.accounts["p3"], pair.accounts["other"]
     submitted = operation_id(submit_v3(pair.http[1], p3.header, reference_audio))
     cancelled = pair.http[0].post(f"/operations/{submitted}:cancel", headers=p3.header)

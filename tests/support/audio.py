@@ -182,7 +182,9 @@ class AudioFixtures:
 
 
 @pytest.fixture(scope="session")
-def audio_fixtures(tmp_path_factory: pytest.TempPathFactory, reference_audio: Path) -> AudioFixtures:
+def audio_fixtures(
+    tmp_path_factory: pytest.TempPathFactory, reference_audio: Path
+) -> AudioFixtures:
     root = tmp_path_factory.mktemp("audio")
     jfk_wav = Path(shutil.copyfile(reference_audio / "jfk.wav", root / "jfk.wav"))
     ru_wav = Path(shutil.copyfile(reference_audio / "ru-neural-networks.wav", root / "ru.wav"))

@@ -34,7 +34,7 @@ import pytest
 from tests.support.environment import child_environment
 
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
-WORKER_PRELOAD = "asyncstt.worker"
+WORKER_PRELOAD = "asyncstt.executor.worker"
 _START_TIMEOUT_SECONDS = 180.0
 #: Every process group started here, so that even an interpreter that dies in a test leaves none running.
 _ALL_GROUPS: set[int] = set()
@@ -68,7 +68,7 @@ def _port_open(port: int) -> bool:
 
 
 def worker_preload() -> str | None:
-    """`asyncstt.worker` once it exists in the installed package, else None (the engine loads lazily)."""
+    """`asyncstt.executor.worker` once it exists in the installed package, else None (the engine loads lazily)."""
     return WORKER_PRELOAD if importlib.util.find_spec(WORKER_PRELOAD) is not None else None
 
 

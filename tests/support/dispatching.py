@@ -11,15 +11,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from asyncstt.auth import Principal
-from asyncstt.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.executor.threads import ThreadExecutor
-from asyncstt.metrics import Metrics
+from asyncstt.iam.auth import Principal
+from asyncstt.observability.metrics import Metrics
 from asyncstt.operation import ApiVersion, Operation
 from asyncstt.pipeline.task import SliceJob, SliceResult
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
-from asyncstt.service import OperationService
+from asyncstt.service.operations import OperationService
 from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.sql import SqlStore

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from asyncstt.store.engine import upgrade
+from asyncstt.store.database import upgrade
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 TEMPLATE_DATABASE = "asyncstt_template"

@@ -14,8 +14,8 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
+from asyncstt.engines.catalog import detection_candidates, require_language
 from asyncstt.engines.detection import choose_language
-from asyncstt.engines.registry import detection_candidates, require_language
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 

@@ -16,8 +16,7 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
-from asyncstt.engines.detection import choose_language
-from asyncstt.engines.registry import (
+from asyncstt.engines.catalog import (
     MODEL_DIR_SETTING,
     ModelUnavailable,
     describe_engine,
@@ -25,6 +24,7 @@ from asyncstt.engines.registry import (
     model_dir,
     require_language,
 )
+from asyncstt.engines.detection import choose_language
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.languages import from_iso639, to_iso639
 from asyncstt.settings import EngineSettings

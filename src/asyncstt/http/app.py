@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from asyncstt import __version__
-from asyncstt.auth import Authenticator
 from asyncstt.http.errors import install_error_handling
 from asyncstt.http.routes import health, iam, operations, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
+from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.tokens import TokenService
-from asyncstt.metrics import Metrics
-from asyncstt.service import OperationService
+from asyncstt.observability.metrics import Metrics
+from asyncstt.service.operations import OperationService
 
 
 def create_app(

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from asyncstt.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.errors import InvalidArgument, NotFound
+from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.quota import QuotaKind, QuotaLimiter
 from asyncstt.ids import V3_PREFIX
 from asyncstt.operation import Idempotency, Operation
-from asyncstt.service import OperationService
+from asyncstt.service.operations import OperationService
 
 _MB = 1024**2
 #: The longest `Idempotency-Key` kept (the column's width).

@@ -22,9 +22,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from asyncstt.auth import Authenticator, Principal
 from asyncstt.errors import HTTP_STATUS_BY_CODE, AsyncSttError, ResourceExhausted
-from asyncstt.metrics import Metrics
+from asyncstt.iam.auth import Authenticator, Principal
+from asyncstt.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

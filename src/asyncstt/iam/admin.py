@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from asyncstt import auth
 from asyncstt.clock import utcnow
 from asyncstt.errors import AlreadyExists, InvalidArgument, NotFound
+from asyncstt.iam import auth
 from asyncstt.iam.audit import CLI_ACTOR, Auditor
 from asyncstt.iam.records import (
     ROLE_STT_USER,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from asyncstt.audio.decode import TARGET_RATE, decode_channel
 from asyncstt.audio.probe import AudioInfo
-from asyncstt.engines.registry import load_engine
+from asyncstt.engines.catalog import load_engine
 from asyncstt.pipeline.plan import SliceSpec
 from asyncstt.recognition import RecognitionSpec, Transcript, Utterance
 from asyncstt.settings import EngineSettings

@@ -35,7 +35,7 @@ from asyncstt.errors import ErrorInfo
 from asyncstt.operation import ApiVersion, Idempotency, Operation, OperationState, Progress
 from asyncstt.recognition import Priority, RecognitionSpec, Transcript
 from asyncstt.store.base import Claim, reused_key
-from asyncstt.store.engine import create_store_engine, migrate_engine, writer_of
+from asyncstt.store.database import create_store_engine, migrate_engine, writer_of
 from asyncstt.store.schema import (
     idempotency_keys,
     operation_audio,

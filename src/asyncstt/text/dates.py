@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 
-from asyncstt.text.numbers import language_tag
 from asyncstt.text.numerals import ordinal_value
+from asyncstt.text.spelling import language_tag
 
 _RUSSIAN_MONTHS = (
     "января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря"

@@ -20,10 +20,10 @@ import unicodedata
 from asyncstt.engines.base import EngineSegment, EngineWord
 from asyncstt.recognition import RecognitionSpec, Utterance, Word
 from asyncstt.text.dates import format_dates
-from asyncstt.text.numbers import language_tag, spell_numbers
 from asyncstt.text.numerals import digits_from_words, is_number_word
 from asyncstt.text.phones import format_phones
 from asyncstt.text.profanity import mask_profanity
+from asyncstt.text.spelling import language_tag, spell_numbers
 
 #: A spoken token: letters and digits, with apostrophes and hyphens inside (`don't`, `что-то`).
 _TOKEN = re.compile(r"[^\W_]+(?:['-][^\W_]+)*")

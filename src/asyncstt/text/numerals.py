@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from asyncstt.text.numbers import language_tag
+from asyncstt.text.spelling import language_tag
 
 # Number words: the vocabularies words are read back with.
 

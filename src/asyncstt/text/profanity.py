@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from asyncstt.text.numbers import language_tag
+from asyncstt.text.spelling import language_tag
 
 _WORD = re.compile(r"[^\W\d_]+")
 #: English profanity turns up in every language, so its list applies to all of them.

@@ -11,9 +11,9 @@ import pytest
 
 from asyncstt.audio.probe import probe
 from asyncstt.engines.base import SAMPLE_RATE, Engine
+from asyncstt.engines.catalog import MULTILINGUAL_TOKEN, default_model_dir, load_engine
 from asyncstt.engines.fake import FakeEngine
 from asyncstt.engines.faster_whisper import EngineFailure, FasterWhisperEngine
-from asyncstt.engines.registry import MULTILINGUAL_TOKEN, default_model_dir, load_engine
 from asyncstt.errors import InvalidArgument
 from asyncstt.pipeline import task
 from asyncstt.pipeline.plan import SliceSpec
@@ -44,7 +44,9 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     return fake
 
 
-def test_detection_chooses_among_the_spec_candidates(engine: FakeEngine, reference_audio: Path) -> None:
+def test_detection_chooses_among_the_spec_candidates(
+    engine: FakeEngine, reference_audio: Path
+) -> None:
     spec = RecognitionSpec(language="auto", language_candidates=("en-US", "ru-RU"))
     result = recognise_slice(job(reference_audio / "jfk.wav", spec, None))
     assert engine.detections == [("en-US", "ru-RU")]

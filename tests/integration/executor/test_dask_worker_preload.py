@@ -1,4 +1,4 @@
-"""Workers started the way operators start them: `dask worker --preload asyncstt.worker` on a real scheduler.
+"""Workers started the way operators start them: `dask worker --preload asyncstt.executor.worker` on a real scheduler.
 
 Self-contained (its own scheduler and worker subprocesses on loopback), so it does not depend on the cluster
 fixture of the kill/recovery tests.
@@ -37,7 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 START_TIMEOUT_SECONDS = 90.0
 #: How operators start a worker (docs/deploy.md, compose.yaml), less the addresses.
-WORKER_ARGS = ["--preload", "asyncstt.worker", "--nthreads", "1", "--nworkers", "1"]
+WORKER_ARGS = ["--preload", "asyncstt.executor.worker", "--nthreads", "1", "--nworkers", "1"]
 COMPOSE = Path(__file__).resolve().parents[3] / "compose.yaml"
 EXECUTOR_LOG = "asyncstt.executor.dask"
 
@@ -165,7 +165,7 @@ def test_the_worker_loads_the_engine_when_it_starts(
     messages = [
         entry
         for entry in json_lines(cluster.worker_log)
-        if entry.get("logger") == "asyncstt.worker"
+        if entry.get("logger") == "asyncstt.executor.worker"
     ]
     assert any(
         entry["message"].startswith("loaded the faster-whisper model from")

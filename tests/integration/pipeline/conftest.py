@@ -11,7 +11,7 @@ import pytest
 
 from asyncstt.clock import utcnow
 from asyncstt.engines.base import EngineCapabilities
-from asyncstt.engines.registry import describe_engine
+from asyncstt.engines.catalog import describe_engine
 from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
 from asyncstt.store.sql import SqlStore
 from tests.support.dispatching import STAND_IN, Harness, RecordingExecutor, SliceFn

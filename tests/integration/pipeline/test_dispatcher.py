@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from asyncstt.clock import utcnow
-from asyncstt.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
 from asyncstt.operation import OperationState
 from asyncstt.sources.registry import SourceRegistry
 from tests.support.audio import read_wav_mono, write_wav

@@ -13,10 +13,10 @@ from asyncstt.errors import InvalidArgument, PermissionDenied
 from asyncstt.iam.admin import IdentityAdmin
 from asyncstt.iam.audit import Auditor
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.sql import SqlIdentityStore
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
-from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 from tests.support.s3server import S3Server, new_key_pair, rclone_s3
 

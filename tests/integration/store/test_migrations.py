@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect
 
-from asyncstt.store.engine import alembic_config, normalise_url, upgrade
+from asyncstt.store.database import alembic_config, normalise_url, upgrade
 from asyncstt.store.schema import metadata
 from asyncstt.store.sql import SqlStore
 from tests.factories import make_operation

@@ -14,7 +14,7 @@ from sqlalchemy.exc import StatementError
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.recognition import Transcript
-from asyncstt.store.engine import normalise_url
+from asyncstt.store.database import normalise_url
 from asyncstt.store.schema import operation_audio, operations, slice_results
 from asyncstt.store.sql import SqlStore
 from tests.factories import at, make_operation, make_transcript

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineCapabilities, EngineSegment, EngineWord
+from asyncstt.engines.catalog import require_candidates
 from asyncstt.engines.detection import choose_language
 from asyncstt.engines.fake import FakeEngine
-from asyncstt.engines.registry import require_candidates
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 

@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from asyncstt.auth import Authenticator, create_api_key
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import InvalidArgument
 from asyncstt.http.app import create_app
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.auth import Authenticator, create_api_key
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
-from asyncstt.metrics import Metrics
-from asyncstt.service import OperationService
+from asyncstt.observability.metrics import Metrics
+from asyncstt.service.operations import OperationService
 from asyncstt.settings import QuotaSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from asyncstt.auth import Principal
 from asyncstt.errors import ErrorInfo
+from asyncstt.iam.auth import Principal
 from asyncstt.operation import ApiVersion, Operation, Progress
 from asyncstt.recognition import RecognitionSpec, Transcript, Utterance, Word
 from tests.factories import v2_chunk, v2_word

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from asyncstt.auth import Principal
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo
+from asyncstt.iam.auth import Principal
 from asyncstt.operation import ApiVersion, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.settings import LimitSettings

@@ -7,10 +7,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from asyncstt.auth import Authenticator
 from asyncstt.errors import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
 from asyncstt.iam.admin import IdentityAdmin
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER
 from asyncstt.iam.server_key import ServerKey

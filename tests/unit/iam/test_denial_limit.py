@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from asyncstt.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.errors import PermissionDenied, Unauthenticated
 from asyncstt.iam.audit import MAX_TRACKED, Auditor, DenialLimit
+from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.settings import IamSettings

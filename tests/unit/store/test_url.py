@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asyncstt.errors import InvalidArgument
-from asyncstt.store.engine import normalise_url
+from asyncstt.store.database import normalise_url
 
 
 @pytest.mark.parametrize(

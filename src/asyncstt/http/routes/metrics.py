@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from asyncstt.metrics import Metrics
+from asyncstt.observability.metrics import Metrics
 
 router = APIRouter(tags=["metrics"])
 

@@ -1,4 +1,4 @@
-"""Alembic environment. asyncstt runs migrations from code (`asyncstt.store.engine.upgrade`), which hands over an
+"""Alembic environment. asyncstt runs migrations from code (`asyncstt.store.database.upgrade`), which hands over an
 open connection inside a transaction; no alembic.ini is involved."""
 
 from __future__ import annotations
@@ -24,6 +24,6 @@ def _run(connection: Connection) -> None:
 _connection = context.config.attributes.get("connection")
 if not isinstance(_connection, Connection):
     raise Internal(
-        "run migrations with `asyncstt migrate` (asyncstt.store.engine.upgrade), not the alembic command"
+        "run migrations with `asyncstt migrate` (asyncstt.store.database.upgrade), not the alembic command"
     )
 _run(_connection)

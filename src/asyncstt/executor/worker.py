@@ -1,6 +1,6 @@
 """Dask preload module for asyncstt workers on other machines.
 
-    dask worker tcp://scheduler:8786 --preload asyncstt.worker --nthreads 1 --nworkers N
+    dask worker tcp://scheduler:8786 --preload asyncstt.executor.worker --nthreads 1 --nworkers N
 
 Each worker process reads its settings from the environment (`ASYNCSTT_*`, the same variables as `asyncstt serve`)
 and loads the engine before it registers with the scheduler, so no slice waits for the model and a worker that
@@ -15,8 +15,8 @@ import logging
 import time
 from typing import Any
 
-from asyncstt.engines.registry import load_engine, model_dir
-from asyncstt.logs import configure_logging
+from asyncstt.engines.catalog import load_engine, model_dir
+from asyncstt.observability.logs import configure_logging
 from asyncstt.settings import EngineSettings, Settings
 
 log = logging.getLogger(__name__)

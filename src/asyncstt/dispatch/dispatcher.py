@@ -20,11 +20,11 @@ from pathlib import Path
 from asyncstt import ids
 from asyncstt.audio.probe import AudioInfo, probe
 from asyncstt.clock import utcnow
+from asyncstt.dispatch.lease import LeaseKeeper
 from asyncstt.errors import AsyncSttError, Cancelled, Internal
 from asyncstt.executor.base import Executor, TaskHandle
 from asyncstt.languages import AUTO
-from asyncstt.lease import LeaseKeeper
-from asyncstt.metrics import Metrics
+from asyncstt.observability.metrics import Metrics
 from asyncstt.operation import INLINE_SOURCE, Operation, Progress
 from asyncstt.pipeline.assemble import assemble, check_decoded_limits, decoded_duration
 from asyncstt.pipeline.plan import SliceSpec, plan_cut_points, plan_id, plan_slices

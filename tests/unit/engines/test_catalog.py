@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asyncstt.engines.base import EngineCapabilities
-from asyncstt.engines.registry import (
+from asyncstt.engines.catalog import (
     MODEL_DIR_SETTING,
     ModelUnavailable,
     default_model_dir,

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from asyncstt import languages
-from asyncstt.auth import Principal
 from asyncstt.clock import utcnow
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import (
@@ -29,6 +28,7 @@ from asyncstt.errors import (
     Unauthenticated,
     Unavailable,
 )
+from asyncstt.iam.auth import Principal
 from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
 from asyncstt.operation import INLINE_SOURCE, ApiVersion, Idempotency, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from yandexcloud._auth_fabric import ServiceAccountAuth, get_auth_token_requester
 
-from asyncstt.auth import Authenticator, Principal
-from asyncstt.cli import main
+from asyncstt.cli.main import main
 from asyncstt.errors import Unauthenticated
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.auth import Authenticator, Principal
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.sql import SqlIdentityStore
 from asyncstt.iam.tokens import TokenService
 from asyncstt.settings import Settings
-from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 from tests.support.environment import child_environment
 

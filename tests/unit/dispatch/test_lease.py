@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 from asyncstt.clock import utcnow
-from asyncstt.lease import LeaseKeeper
+from asyncstt.dispatch.lease import LeaseKeeper
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import make_operation
 

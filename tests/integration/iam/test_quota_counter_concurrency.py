@@ -9,7 +9,7 @@ from queue import Empty
 import pytest
 from sqlalchemy import select
 
-from asyncstt.store.identity_sql import SqlIdentityStore
+from asyncstt.iam.sql import SqlIdentityStore
 from asyncstt.store.schema import quota_counters
 from asyncstt.store.sql import SqlStore
 from tests.factories import at

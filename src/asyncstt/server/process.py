@@ -13,23 +13,23 @@ from types import TracebackType
 
 import uvicorn
 
-from asyncstt.auth import Authenticator
-from asyncstt.dispatcher import AudioFetcher, Dispatcher
-from asyncstt.engines.registry import describe_engine
+from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.engines.catalog import describe_engine
 from asyncstt.executor.base import Executor
 from asyncstt.executor.dask import DaskExecutor
 from asyncstt.http.app import create_app
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.sql import SqlIdentityStore
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.iam.tokens import TokenService
-from asyncstt.metrics import Metrics
-from asyncstt.service import OperationService
+from asyncstt.observability.metrics import Metrics
+from asyncstt.service.operations import OperationService
 from asyncstt.settings import Settings
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.base import OperationStore
-from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 
 log = logging.getLogger(__name__)

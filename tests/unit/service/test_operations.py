@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from asyncstt.auth import Principal
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
+from asyncstt.iam.auth import Principal
 from asyncstt.operation import ApiVersion, Idempotency, OperationState, Progress
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
-from asyncstt.service import OperationService
+from asyncstt.service.operations import OperationService
 from asyncstt.settings import ExecutionSettings, LimitSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock

@@ -21,8 +21,8 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
+from asyncstt.iam.sql import SqlIdentityStore
 from asyncstt.iam.store import IdentityStore, QuotaCounter
-from asyncstt.store.identity_sql import SqlIdentityStore
 from asyncstt.store.sql import SqlStore
 from tests.factories import at
 from tests.support.postgres import STORE_URL_FIXTURES

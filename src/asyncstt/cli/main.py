@@ -1,5 +1,5 @@
 """The `asyncstt` command: serve and transcribe here; the administration of folders, service accounts, roles,
-keys, storage credentials and the audit log in `asyncstt.admin_cli`."""
+keys, storage credentials and the audit log in `asyncstt.cli.admin`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from asyncstt import __version__
-from asyncstt.admin_cli import add_admin_commands, add_store_options, store_overrides
+from asyncstt.cli.admin import add_admin_commands, add_store_options, store_overrides
 from asyncstt.errors import AsyncSttError
 from asyncstt.settings import Settings
 
@@ -46,8 +46,8 @@ def _execution_overrides(args: argparse.Namespace, settings: Settings) -> Settin
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from asyncstt.logs import configure_logging
-    from asyncstt.server import Server
+    from asyncstt.observability.logs import configure_logging
+    from asyncstt.server.process import Server
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from asyncstt.transcribe import TranscribeRequest, transcribe
+    from asyncstt.cli.transcribe import TranscribeRequest, transcribe
 
     path = Path(args.file)
     if not path.is_file():
@@ -97,7 +97,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(operation, ensure_ascii=False, indent=2))
     else:
-        from asyncstt.transcribe import operation_text
+        from asyncstt.cli.transcribe import operation_text
 
         print(operation_text(operation))
     return 0 if "error" not in operation else 1
@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from asyncstt.transcribe import TranscribeError
+    from asyncstt.cli.transcribe import TranscribeError
 
     args = build_parser().parse_args(argv)
     try:
@@ -176,7 +176,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return result
-
-
-if __name__ == "__main__":
-    sys.exit(main())

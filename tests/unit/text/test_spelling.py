@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from asyncstt.text.numbers import num2words_code, spell_numbers
 from asyncstt.text.numerals import digits_from_words, is_number_word
+from asyncstt.text.spelling import num2words_code, spell_numbers
 
 
 @pytest.mark.parametrize(

@@ -142,7 +142,7 @@ def _transcribe_embedded(
     request: TranscribeRequest, settings: Settings, console: Console
 ) -> dict[str, Any]:
     from asyncstt.iam.admin import IdentityAdmin
-    from asyncstt.server import Server, free_port
+    from asyncstt.server.process import Server, free_port
 
     path = request.path.resolve()
     settings = settings.model_copy(

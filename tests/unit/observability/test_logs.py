@@ -10,7 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from asyncstt.logs import FORMAT_SETTING, JsonFormatter, configure_logging, json_requested
+from asyncstt.observability.logs import (
+    FORMAT_SETTING,
+    JsonFormatter,
+    configure_logging,
+    json_requested,
+)
 
 
 @pytest.fixture

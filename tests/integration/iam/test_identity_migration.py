@@ -12,8 +12,8 @@ from alembic import command
 from sqlalchemy import Engine, create_engine
 
 from asyncstt.iam.records import ROLE_STT_USER, ApiKeyRecord
-from asyncstt.store.engine import alembic_config, normalise_url
-from asyncstt.store.identity_sql import SqlIdentityStore
+from asyncstt.iam.sql import SqlIdentityStore
+from asyncstt.store.database import alembic_config, normalise_url
 from asyncstt.store.schema import UtcDateTime
 from asyncstt.store.sql import SqlStore
 from tests.factories import at

@@ -5,13 +5,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from asyncstt.auth import (
-    ANONYMOUS,
-    API_KEY_PREFIX,
-    Authenticator,
-    Principal,
-    create_api_key,
-)
 from asyncstt.errors import (
     InvalidArgument,
     NotFound,
@@ -20,6 +13,13 @@ from asyncstt.errors import (
     Unauthenticated,
 )
 from asyncstt.iam.audit import Auditor
+from asyncstt.iam.auth import (
+    ANONYMOUS,
+    API_KEY_PREFIX,
+    Authenticator,
+    Principal,
+    create_api_key,
+)
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER, Folder, RoleBinding, ServiceAccount
 from asyncstt.iam.server_key import ServerKey

@@ -83,11 +83,11 @@ def _admin(args: argparse.Namespace) -> Iterator[IdentityAdmin]:
     from asyncstt.iam.admin import IdentityAdmin
     from asyncstt.iam.audit import Auditor
     from asyncstt.iam.server_key import ServerKey
-    from asyncstt.store.identity_sql import SqlIdentityStore
+    from asyncstt.iam.sql import SqlIdentityStore
     from asyncstt.store.sql import SqlStore
 
     settings = Settings().model_copy(update=store_overrides(args))
-    # What `asyncstt.server.open_store` does, without importing the server (the web stack and Dask), which
+    # What `asyncstt.server.process.open_store` does, without importing the server (the web stack and Dask), which
     # would take most of an admin command's time.
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SqlStore(settings.store_url)
