@@ -43,6 +43,7 @@ def test_operations_survive_a_killed_server(
             )
             assert response.status_code == 200, response.text
             ids.append(response.json()["id"])
+        stages: list[str | None] = []
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             stages = [

@@ -317,6 +317,7 @@ def test_progress_metadata_while_running(
     s3_server.put("progress", "three.wav", tmp_path / "three.wav")
     operation = submit(client, {"languageCode": "en-US"}, {"uri": "s3://progress/three.wav"})
     seen: list[dict[str, Any]] = []
+    body: dict[str, Any] = {}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         body = client.get(f"/operations/{operation['id']}").json()

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cloudpickle  # type: ignore[import-untyped]
-import psutil  # type: ignore[import-untyped]
+import cloudpickle
+import psutil
 import pytest
 
 from tests.support.environment import child_environment

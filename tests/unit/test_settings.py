@@ -32,7 +32,7 @@ def test_nested_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 def test_unknown_settings_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError):
-        Settings(limits={"max_chanels": 1})  # type: ignore[arg-type]
+        Settings(limits={"max_chanels": 1})
 
 
 def test_store_defaults_to_sqlite_in_the_data_dir(tmp_path: Path) -> None:

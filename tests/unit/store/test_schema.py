@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy import create_engine
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 
 from asyncstt.store.schema import UtcDateTime, metadata
 
-DIALECTS: list[Dialect] = [SQLiteDialect_pysqlite(), PGDialect_psycopg()]
+# Built from a URL only, which connects to nothing: the PostgreSQL dialect class itself is untyped.
+POSTGRESQL: Dialect = create_engine("postgresql+psycopg://").dialect
+DIALECTS: list[Dialect] = [SQLiteDialect_pysqlite(), POSTGRESQL]
 
 
 @pytest.mark.parametrize("dialect", DIALECTS, ids=["sqlite", "postgresql"])
@@ -38,7 +40,7 @@ def test_read_instants_are_utc() -> None:
     ) == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     # PostgreSQL answers in the session's time zone.
     read = column.process_result_value(
-        datetime(2026, 3, 1, 4, 0, tzinfo=timezone(timedelta(hours=-8))), PGDialect_psycopg()
+        datetime(2026, 3, 1, 4, 0, tzinfo=timezone(timedelta(hours=-8))), POSTGRESQL
     )
     assert read is not None
     assert (read.tzinfo, read.hour) == (UTC, 12)
