@@ -37,7 +37,7 @@ from asyncstt.audio.decode import decode_channel  # noqa: E402
 from asyncstt.audio.probe import probe  # noqa: E402
 from asyncstt.clock import utcnow  # noqa: E402
 from asyncstt.engines.faster_whisper import FasterWhisperEngine  # noqa: E402
-from asyncstt.iam.auth import create_api_key  # noqa: E402
+from asyncstt.iam.api_keys import create_api_key  # noqa: E402
 from asyncstt.recognition import AudioEncoding  # noqa: E402
 from asyncstt.server.process import Server, free_port  # noqa: E402
 from asyncstt.settings import (  # noqa: E402

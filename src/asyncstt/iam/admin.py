@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from asyncstt.clock import utcnow
 from asyncstt.errors import AlreadyExists, InvalidArgument, NotFound
-from asyncstt.iam import auth
+from asyncstt.iam.api_keys import create_api_key
 from asyncstt.iam.audit import CLI_ACTOR, Auditor
 from asyncstt.iam.records import (
     ROLE_STT_USER,
@@ -179,7 +179,7 @@ class IdentityAdmin:
         holder = self.account(account)
         now = self._clock()
         expires_at = now + expires_in if expires_in is not None else None
-        record, key = auth.create_api_key(
+        record, key = create_api_key(
             self._identity, holder.folder_id, holder.id, now, expires_at, description
         )
         self._audit("api_key.create", record.id, _key_detail(record))
@@ -212,7 +212,7 @@ class IdentityAdmin:
                 f"API key {key_id} is revoked or expired; create a new key with `asyncstt keys create`"
             )
         lifetime = old.expires_at - old.created_at if old.expires_at is not None else None
-        record, key = auth.create_api_key(
+        record, key = create_api_key(
             self._identity,
             old.folder_id,
             old.service_account_id,

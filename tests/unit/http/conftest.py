@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import InvalidArgument
 from asyncstt.http.app import create_app
+from asyncstt.iam.api_keys import create_api_key
 from asyncstt.iam.audit import Auditor
-from asyncstt.iam.auth import Authenticator, create_api_key
+from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey

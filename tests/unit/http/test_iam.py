@@ -12,7 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from asyncstt.iam.auth import API_KEY_PREFIX, Principal, create_api_key
+from asyncstt.iam.api_keys import API_KEY_PREFIX, create_api_key
+from asyncstt.iam.auth import Principal
 from asyncstt.iam.records import ROLE_STT_USER, AuthorizedKeyRecord, RoleBinding
 from asyncstt.operation import ApiVersion, Operation
 from asyncstt.recognition import RecognitionSpec
