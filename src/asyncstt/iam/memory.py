@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from asyncstt.errors import AlreadyExists, NotFound
+from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
 from asyncstt.iam.records import (
     ApiKeyRecord,
     AuditEvent,
@@ -19,12 +20,6 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
-
-#: Counters of windows that started this long before `now` are dropped: no quota window is longer than a day,
-#: so such a window ended more than a day ago.
-QUOTA_COUNTER_RETENTION = timedelta(days=2)
-#: How often, by the `now` of the calls, old counters are looked for.
-QUOTA_PRUNE_INTERVAL = timedelta(minutes=1)
 
 
 def _utc(value: datetime) -> datetime:

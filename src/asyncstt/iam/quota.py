@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from asyncstt.clock import utcnow
 from asyncstt.errors import ResourceExhausted
-from asyncstt.iam.store import QuotaCounter
+from asyncstt.iam.counters import QuotaCounter
 from asyncstt.settings import QuotaSettings
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from asyncstt.errors import AlreadyExists, NotFound
-from asyncstt.iam.memory import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
+from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
 from asyncstt.iam.records import (
     ApiKeyRecord,
     AuditEvent,

@@ -77,13 +77,3 @@ class IdentityStore(Protocol):
 
     def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         """Newest first."""
-
-
-class QuotaCounter(Protocol):
-    """Atomic fixed-window counters shared by every API process that uses the same store."""
-
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
-        """Add one request to the counter of (`subject`, `quota`, `window_start`); returns the new count.
-
-        Counters of windows that ended long before `now` may be deleted on the way.
-        """

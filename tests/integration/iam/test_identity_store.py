@@ -9,6 +9,7 @@ from typing import Protocol
 import pytest
 
 from asyncstt.errors import AlreadyExists, NotFound
+from asyncstt.iam.counters import QuotaCounter
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import (
     ROLE_ADMIN,
@@ -22,7 +23,7 @@ from asyncstt.iam.records import (
     StorageCredentialRecord,
 )
 from asyncstt.iam.sql import SqlIdentityStore
-from asyncstt.iam.store import IdentityStore, QuotaCounter
+from asyncstt.iam.store import IdentityStore
 from asyncstt.store.sql import SqlStore
 from tests.factories import at
 from tests.support.postgres import STORE_URL_FIXTURES
