@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from asyncstt.errors import InvalidArgument, NotFound
+from asyncstt.errors import InvalidArgument
 from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.quota import QuotaKind, QuotaLimiter
 from asyncstt.ids import V3_PREFIX
@@ -30,7 +31,7 @@ class Caller:
     """The authenticated caller of one request, before it has been allowed anything.
 
     Every route that touches operations goes through `act` (a new operation) or `find` (an existing one):
-    the folder is resolved and its role checked there. `find` spends the request's quota at once; a submit
+    the folder is resolved and its role checked there. `find` spends the request's quota itself; a submit
     spends it through `spend` once the service has found the request valid, so a refused request costs none.
     """
 
@@ -50,22 +51,15 @@ class Caller:
     def find(
         self, service: OperationService, operation_id: str, folder_id: str, kind: QuotaKind
     ) -> tuple[Principal, Operation]:
-        """The operation, with the caller acting in the folder that holds it.
+        """The operation, read once, with the caller acting in the folder that holds it.
 
         Another folder's operation is NotFound, exactly like a missing one, so that existence does not leak.
+        A caller that may act in no folder is refused before it spends any quota.
         """
         scopes = self.authenticator.scopes(self.principal, folder_id)
         first = next(scopes)
         self.spend(kind)
-        try:
-            return first, service.get(first, operation_id)
-        except NotFound as not_found:
-            for principal in scopes:
-                try:
-                    return principal, service.get(principal, operation_id)
-                except NotFound:
-                    continue
-            raise not_found
+        return service.find(itertools.chain((first,), scopes), operation_id)
 
 
 def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -1,7 +1,10 @@
 """OperationService: submit, get, cancel and delete operations on behalf of a caller.
 
-Both front doors (REST and gRPC) call it; it checks everything that can be checked before any audio is read,
-so that a request that cannot succeed is an HTTP 400 at once rather than a failed operation later.
+The REST front door (`asyncstt.http`) calls it; it checks everything that can be checked before any audio is
+read, so that a request that cannot succeed is an HTTP 400 at once rather than a failed operation later.
+
+A request about an existing operation reads it once (`find`) and hands what it read to `recognition_of`,
+`cancel` or `delete`, so that a result is fetched and decompressed once per request.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from asyncstt import languages
 from asyncstt.clock import utcnow
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import (
+    AlreadyExists,
     AsyncSttError,
     Cancelled,
     ErrorInfo,
@@ -53,6 +57,7 @@ _ERRORS_BY_CODE: dict[int, type[AsyncSttError]] = {
         Cancelled,
         InvalidArgument,
         NotFound,
+        AlreadyExists,
         PermissionDenied,
         ResourceExhausted,
         FailedPrecondition,
@@ -254,25 +259,32 @@ class OperationService:
                 "put the file in a bucket and send its link as audio.uri"
             )
 
-    def get(self, principal: Principal, operation_id: str) -> Operation:
-        """The caller's operation. Any other (unknown, another folder's, expired) is NotFound."""
+    def find(self, scopes: Iterable[Principal], operation_id: str) -> tuple[Principal, Operation]:
+        """The operation, read once, with the first of `scopes` (a caller acting in one of its folders) whose
+        folder holds it.
+
+        Unknown, expired or in none of those folders: NotFound, the same for all three, so that existence does
+        not leak. `scopes` is consumed only up to the operation's folder, and not at all for an id that names
+        no operation, as listing a caller's other folders costs a query.
+        """
         operation = (
             self._store.get(operation_id) if is_plausible_operation_id(operation_id) else None
         )
-        if (
-            operation is None
-            or operation.folder_id != principal.folder_id
-            or self._expired(operation)
-        ):
-            raise NotFound(f"operation {operation_id[:64]} not found")
-        return operation
+        if operation is not None and not self._expired(operation):
+            for principal in scopes:
+                if principal.folder_id == operation.folder_id:
+                    return principal, operation
+        raise NotFound(f"operation {operation_id[:64]} not found")
 
-    def recognition(self, principal: Principal, operation_id: str) -> Transcript:
-        """The transcript of the caller's finished operation.
+    def get(self, principal: Principal, operation_id: str) -> Operation:
+        """The caller's operation. Any other (unknown, another folder's, expired) is NotFound."""
+        return self.find((principal,), operation_id)[1]
+
+    def recognition_of(self, operation: Operation) -> Transcript:
+        """The transcript of a finished operation, as `find` read it.
 
         Still running: FailedPrecondition. Failed (cancelled included): its own error, raised again.
         """
-        operation = self.get(principal, operation_id)
         if not operation.done:
             raise FailedPrecondition(f"operation {operation.id} is not done yet")
         if operation.state is OperationState.FAILED:
@@ -289,31 +301,42 @@ class OperationService:
         retention = timedelta(seconds=self._settings.limits.retention_seconds)
         return operation.done_at + retention <= self._clock()
 
-    def cancel(self, principal: Principal, operation_id: str) -> Operation:
-        """Cancel an operation: a queued one at once, a running one at its dispatcher's next slice boundary.
+    def cancel(self, principal: Principal, operation: Operation) -> Operation:
+        """Cancel the caller's operation, as `find` read it: a queued one at once, a running one at its
+        dispatcher's next slice boundary.
 
-        Cancelling a finished operation returns it unchanged.
+        Cancelling a finished operation returns it unchanged. The operation is read again only after a write:
+        to return what cancelling a queued one made of it (the store says only whether it wrote), or when a
+        dispatcher claimed it meanwhile.
         """
-        for _ in range(_CANCEL_ATTEMPTS):
-            operation = self.get(principal, operation_id)
+        _check_owner(principal, operation)
+        for attempt in range(_CANCEL_ATTEMPTS):
+            if attempt:
+                operation = self.get(principal, operation.id)
             if operation.done:
                 return operation
             now = self._clock()
             if operation.state is OperationState.QUEUED:
                 if self._store.finish(operation.id, None, now, error=CANCELLED):
-                    return self.get(principal, operation_id)
+                    return self.get(principal, operation.id)
                 continue  # claimed meanwhile: cancel it as a running one
             requested = self._store.request_cancel(operation.id, now)
             if requested is None:
                 break
             return requested
-        return self.get(principal, operation_id)
+        return self.get(principal, operation.id)
 
-    def delete(self, principal: Principal, operation_id: str) -> None:
-        """Remove the caller's operation with its result and audio at once."""
-        operation = self.get(principal, operation_id)
+    def delete(self, principal: Principal, operation: Operation) -> None:
+        """Remove the caller's operation, as `find` read it, with its result and audio at once."""
+        _check_owner(principal, operation)
         if not self._store.delete(operation.id):
-            raise NotFound(f"operation {operation_id} not found")
+            raise NotFound(f"operation {operation.id} not found")
+
+
+def _check_owner(principal: Principal, operation: Operation) -> None:
+    """Another folder's operation is NotFound here too, whoever read it."""
+    if operation.folder_id != principal.folder_id:
+        raise NotFound(f"operation {operation.id} not found")
 
 
 def _megabytes(size: int) -> str:

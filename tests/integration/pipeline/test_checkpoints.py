@@ -93,7 +93,7 @@ def test_cancel_stops_the_remaining_slices_within_one_slice(
     harness.dispatcher.start()
     harness.wait(lambda: len(harness.executor.ran) >= 1)
     asked = time.monotonic()
-    harness.service.cancel(CALLER, operation.id)
+    harness.service.cancel(CALLER, harness.service.get(CALLER, operation.id))
     done = harness.done(operation.id, timeout=10)
     took = time.monotonic() - asked
     assert done.error is not None

@@ -91,7 +91,7 @@ def test_cancelling_a_running_operation_stops_it_at_a_slice_boundary(
     operation = harness.submit(long_file)
     harness.dispatcher.start()
     harness.wait_for_stage(operation.id, "recognising")
-    harness.service.cancel(CALLER, operation.id)
+    harness.service.cancel(CALLER, harness.service.get(CALLER, operation.id))
     done = harness.done(operation.id, timeout=30)
     assert done.state is OperationState.FAILED
     assert done.error is not None

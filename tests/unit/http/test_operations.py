@@ -193,5 +193,5 @@ def test_cancel_finished_operation_returns_it_unchanged(harness: Harness) -> Non
 
 def test_deleted_operation_is_404(harness: Harness) -> None:
     operation = submitted(harness)
-    harness.service.delete(CALLER, operation.id)
+    harness.service.delete(CALLER, operation)
     _not_found(get(harness, operation.id), operation.id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -8,7 +9,16 @@ from typing import Any
 import pytest
 
 from asyncstt.engines.base import EngineCapabilities
-from asyncstt.errors import ErrorInfo, InvalidArgument, NotFound
+from asyncstt.errors import (
+    AlreadyExists,
+    AsyncSttError,
+    Cancelled,
+    ErrorInfo,
+    FailedPrecondition,
+    Internal,
+    InvalidArgument,
+    NotFound,
+)
 from asyncstt.iam.auth import Principal
 from asyncstt.operation import ApiVersion, Idempotency, OperationState, Progress
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
@@ -285,10 +295,12 @@ def test_another_folders_operation_looks_like_no_operation(service: OperationSer
     with pytest.raises(NotFound) as raised:
         service.get(BOB, operation.id)
     assert raised.value.message == f"operation {operation.id} not found"
-    with pytest.raises(NotFound):
-        service.cancel(BOB, operation.id)
-    with pytest.raises(NotFound):
-        service.delete(BOB, operation.id)
+    with pytest.raises(NotFound, match=f"^operation {operation.id} not found$"):
+        service.find((BOB, Principal("b1gthird", "ajethird")), operation.id)
+    with pytest.raises(NotFound, match=f"^operation {operation.id} not found$"):
+        service.cancel(BOB, operation)
+    with pytest.raises(NotFound, match=f"^operation {operation.id} not found$"):
+        service.delete(BOB, operation)
     assert service.get(ALICE, operation.id).state is OperationState.QUEUED
 
 
@@ -309,7 +321,7 @@ def test_cancel_queued_finishes_it_at_once(
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=None, content=b"OggS", api=ApiVersion.V2)
     clock.advance(5)
-    cancelled = service.cancel(ALICE, operation.id)
+    cancelled = service.cancel(ALICE, service.get(ALICE, operation.id))
     assert cancelled.state is OperationState.FAILED
     assert cancelled.error == ErrorInfo(1, "cancelled")
     assert cancelled.modified_at == START + timedelta(seconds=5)
@@ -322,7 +334,7 @@ def test_cancel_running_asks_the_dispatcher_to_stop(
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     assert store.claim("worker", 30, clock()) is not None
-    cancelled = service.cancel(ALICE, operation.id)
+    cancelled = service.cancel(ALICE, service.get(ALICE, operation.id))
     assert cancelled.state is OperationState.RUNNING
     assert cancelled.cancel_requested
     assert not cancelled.done
@@ -338,7 +350,7 @@ def test_cancel_done_returns_it_unchanged(
     assert store.finish(operation.id, "worker", clock(), result=Transcript())
     finished = store.get(operation.id)
     clock.advance(10)
-    assert service.cancel(ALICE, operation.id) == finished
+    assert service.cancel(ALICE, service.get(ALICE, operation.id)) == finished
 
 
 def test_cancel_of_a_queued_operation_claimed_meanwhile_becomes_a_cancel_request(
@@ -360,7 +372,7 @@ def test_cancel_of_a_queued_operation_claimed_meanwhile_becomes_a_cancel_request
     racing = RacingStore()
     service = make_service(racing, clock)
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
-    cancelled = service.cancel(ALICE, operation.id)
+    cancelled = service.cancel(ALICE, service.get(ALICE, operation.id))
     assert cancelled.state is OperationState.RUNNING
     assert cancelled.cancel_requested
 
@@ -369,13 +381,13 @@ def test_delete_removes_operation_and_audio(
     service: OperationService, store: InMemoryStore
 ) -> None:
     operation = service.submit(ALICE, spec(), uri=None, content=b"OggS", api=ApiVersion.V2)
-    service.delete(ALICE, operation.id)
+    service.delete(ALICE, operation)
     assert store.get(operation.id) is None
     assert store.inline_audio(operation.id) is None
     with pytest.raises(NotFound):
         service.get(ALICE, operation.id)
-    with pytest.raises(NotFound):
-        service.delete(ALICE, operation.id)
+    with pytest.raises(NotFound, match=f"^operation {operation.id} not found$"):
+        service.delete(ALICE, operation)
 
 
 # idempotent submit
@@ -437,3 +449,73 @@ def test_submits_without_a_key_are_never_merged(
     second = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     assert first.id != second.id
     assert store.get(second.id) == second
+
+
+def test_find_reads_once_and_answers_the_folder_that_holds_it(
+    service: OperationService, store: InMemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    reads: list[str] = []
+    read = store.get
+
+    def counted(operation_id: str) -> Any:
+        reads.append(operation_id)
+        return read(operation_id)
+
+    monkeypatch.setattr(store, "get", counted)
+    looked_in: list[Principal] = []
+
+    def scopes() -> Iterator[Principal]:
+        for principal in (BOB, ALICE, Principal("b1gthird", "ajethird")):
+            looked_in.append(principal)
+            yield principal
+
+    assert service.find(scopes(), operation.id) == (ALICE, operation)
+    assert (reads, looked_in) == ([operation.id], [BOB, ALICE])
+    looked_in.clear()
+    with pytest.raises(NotFound, match=r"^operation e03doesnotexist00000 not found$"):
+        service.find(scopes(), "e03doesnotexist00000")
+    assert looked_in == [], "no folder is listed for an id that names no operation"
+
+
+@pytest.mark.parametrize(
+    ("error", "raised"),
+    [
+        (ErrorInfo(1, "cancelled"), Cancelled),
+        (ErrorInfo(3, "audio could not be decoded"), InvalidArgument),
+        (ErrorInfo(6, "already there"), AlreadyExists),
+        (ErrorInfo(42, "from the future"), Internal),
+    ],
+)
+def test_recognition_of_a_failed_operation_raises_its_own_error(
+    service: OperationService,
+    store: InMemoryStore,
+    clock: ManualClock,
+    error: ErrorInfo,
+    raised: type[AsyncSttError],
+) -> None:
+    operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    assert store.finish(operation.id, None, clock(), error=error)
+    failed = service.get(ALICE, operation.id)
+    with pytest.raises(raised) as caught:
+        service.recognition_of(failed)
+    assert type(caught.value) is raised
+    assert caught.value.message == f"operation {operation.id} failed: {error.message}"
+
+
+def test_recognition_of_a_running_operation_is_failed_precondition(
+    service: OperationService, store: InMemoryStore, clock: ManualClock
+) -> None:
+    operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    assert store.claim("worker", 30, clock()) is not None
+    with pytest.raises(FailedPrecondition, match=f"^operation {operation.id} is not done yet$"):
+        service.recognition_of(service.get(ALICE, operation.id))
+
+
+def test_recognition_of_a_finished_operation_is_its_transcript(
+    service: OperationService, store: InMemoryStore, clock: ManualClock
+) -> None:
+    operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
+    transcript = Transcript(channels=1, duration_seconds=2.5)
+    assert store.finish(operation.id, None, clock(), result=transcript)
+    assert service.recognition_of(service.get(ALICE, operation.id)) == transcript

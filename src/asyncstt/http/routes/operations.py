@@ -18,8 +18,10 @@ def cancel_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
     """Cancel (GET as in the proto, POST as in the design guide); returns the operation as it now is."""
-    principal, _ = caller.find(service, operation_id, folder_id or "", poll_quota(operation_id))
-    return JSONResponse(render_operation(service.cancel(principal, operation_id)))
+    principal, operation = caller.find(
+        service, operation_id, folder_id or "", poll_quota(operation_id)
+    )
+    return JSONResponse(render_operation(service.cancel(principal, operation)))
 
 
 @router.get("/operations/{operation_id}", operation_id="getOperation")

@@ -69,8 +69,8 @@ def get_recognition(
     rather than a broken stream.
     """
     identifier = _operation_id(operation_id, operation_id_snake)
-    principal, _ = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-    transcript = service.recognition(principal, identifier)
+    _, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
+    transcript = service.recognition_of(operation)
     started = time.monotonic()
 
     def wall_time_ms() -> int:
@@ -93,8 +93,8 @@ def delete_recognition(
 ) -> JSONResponse:
     """Remove the operation with its results and audio at once; a later get answers 404."""
     identifier = _operation_id(operation_id, operation_id_snake)
-    principal, _ = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-    service.delete(principal, identifier)
+    principal, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
+    service.delete(principal, operation)
     return JSONResponse({})
 
 
