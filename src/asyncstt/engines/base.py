@@ -9,6 +9,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from asyncstt.settings import EngineSettings
+
 #: The only sample rate engines are fed.
 SAMPLE_RATE = 16000
 
@@ -47,8 +49,6 @@ class EngineCapabilities:
     languages: frozenset[str]
     #: True when the model can tell which language it hears (`auto`).
     detects_language: bool
-    #: True when the engine's text carries punctuation and capitals.
-    punctuates: bool = True
 
 
 class Engine(Protocol):
@@ -65,3 +65,16 @@ class Engine(Protocol):
         When detecting, non-empty `candidates` (BCP-47 codes) restrict the choice to them; the segments then
         report the chosen candidate and its probability renormalised among the candidates.
         """
+
+
+class EngineFactory(Protocol):
+    """One kind of engine: what it can do and how it is built, from the engine settings."""
+
+    def describe(self, settings: EngineSettings) -> EngineCapabilities:
+        """What the engine the settings name can do, without loading it (cheap: the API process asks)."""
+
+    def summary(self, settings: EngineSettings) -> str:
+        """The engine the settings name, in words for a log line (`the faster-whisper model from …`)."""
+
+    def build(self, settings: EngineSettings) -> Engine:
+        """Load the engine the settings name; slow (weights are read) and done once per process."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
-from asyncstt.engines.catalog import detection_candidates, require_language
 from asyncstt.engines.detection import choose_language
+from asyncstt.engines.language_check import detection_candidates, require_language
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 
@@ -24,15 +25,26 @@ Script = Callable[[Samples, str | None], Sequence[EngineSegment]]
 
 #: Length of the frames loudness is measured on, in seconds.
 FRAME_SECONDS = 0.01
+#: What the fake that settings name (see `configured`) says, one word per loud region, cycling.
+WORDS = ("alpha", "bravo", "charlie", "delta", "echo")
+#: What its detection "measures" when it chooses among candidates; the language it hears without candidates
+#: is the most probable one.
+HEARD: Mapping[str, float] = MappingProxyType({"en-US": 0.6, "ru-RU": 0.3, "de-DE": 0.1})
 
 
-def every_language(*, name: str = "fake", punctuates: bool = False) -> EngineCapabilities:
+def every_language(*, name: str = "fake") -> EngineCapabilities:
     """Capabilities of an engine that serves every SpeechKit language and detects the language."""
     return EngineCapabilities(
-        name=name,
-        languages=frozenset(SPEECHKIT_LANGUAGES),
-        detects_language=True,
-        punctuates=punctuates,
+        name=name, languages=frozenset(SPEECHKIT_LANGUAGES), detects_language=True
+    )
+
+
+def configured() -> FakeEngine:
+    """The fake that `EngineSettings(kind="fake")` names: `from_energy` saying `WORDS`, detection following
+    `HEARD`, every language served. Like every fake it answers from the samples alone, so the same audio gives
+    the same words in any process."""
+    return FakeEngine.from_energy(
+        WORDS, heard=HEARD, detected_language=max(HEARD, key=lambda code: HEARD[code])
     )
 
 

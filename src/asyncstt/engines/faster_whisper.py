@@ -16,15 +16,9 @@ from asyncstt.engines.base import (
     EngineWord,
     Samples,
 )
-from asyncstt.engines.catalog import (
-    MODEL_DIR_SETTING,
-    ModelUnavailable,
-    describe_engine,
-    detection_candidates,
-    model_dir,
-    require_language,
-)
 from asyncstt.engines.detection import choose_language
+from asyncstt.engines.language_check import detection_candidates, require_language
+from asyncstt.engines.whisper_model import MODEL_DIR_SETTING, ModelUnavailable, describe, model_dir
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.languages import from_iso639, to_iso639
 from asyncstt.settings import EngineSettings
@@ -52,7 +46,7 @@ class FasterWhisperEngine:
 
     def __init__(self, settings: EngineSettings) -> None:
         self._settings = settings
-        self._capabilities = describe_engine(settings)
+        self._capabilities = describe(settings)
         directory = model_dir(settings)
         try:
             self._model = WhisperModel(

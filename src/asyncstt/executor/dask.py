@@ -16,7 +16,7 @@ from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
 from asyncstt.errors import Unavailable
-from asyncstt.pipeline.task import warm_up
+from asyncstt.executor.worker import prepare
 from asyncstt.settings import EngineSettings, ExecutionSettings
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class DaskExecutor:
                 silence_logs=logging.WARNING,
             )
             self._client = Client(self._cluster)
-        self._start_warm_up()
+        self._start_preparing_workers()
 
     def _connect(self, address: str) -> Client:
         try:
@@ -79,15 +79,15 @@ class DaskExecutor:
         _check_saturation(client, address)
         return client
 
-    def _start_warm_up(self) -> None:
+    def _start_preparing_workers(self) -> None:
         # Each worker loads the model once, now, rather than on its first slice; the API need not wait for it.
         threading.Thread(
-            target=self._warm_up, args=(self._client,), name="warm-up", daemon=True
+            target=self._prepare_workers, args=(self._client,), name="prepare-workers", daemon=True
         ).start()
 
-    def _warm_up(self, client: Client) -> None:
+    def _prepare_workers(self, client: Client) -> None:
         try:
-            client.run(warm_up, self._engine)
+            client.run(prepare, self._engine)
         except Exception:
             log.exception(
                 "loading the engine on the workers failed; slices will load it themselves"
@@ -119,7 +119,7 @@ class DaskExecutor:
             except Unavailable:
                 self._next_connect = time.monotonic() + RECONNECT_INTERVAL_SECONDS
                 raise
-            self._start_warm_up()
+            self._start_preparing_workers()
             return self._client
 
     def close(self) -> None:

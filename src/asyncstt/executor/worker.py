@@ -5,7 +5,8 @@
 Each worker process reads its settings from the environment (`ASYNCSTT_*`, the same variables as `asyncstt serve`)
 and loads the engine before it registers with the scheduler, so no slice waits for the model and a worker that
 cannot load it never receives work. The API processes send their engine settings with every slice; keep
-`ASYNCSTT_ENGINE__*` the same on both sides, or each worker loads a second copy on its first slice.
+`ASYNCSTT_ENGINE__*` the same on both sides, or each worker loads a second copy on its first slice. The API
+processes also run `prepare` with their engine settings on every worker they connect to (`DaskExecutor`).
 """
 
 from __future__ import annotations
@@ -15,26 +16,19 @@ import logging
 import time
 from typing import Any
 
-from asyncstt.engines.catalog import load_engine, model_dir
+from asyncstt.engines.catalog import factory, load_engine
 from asyncstt.observability.logs import configure_logging
 from asyncstt.settings import EngineSettings, Settings
 
 log = logging.getLogger(__name__)
 
 
-def prepare(engine: EngineSettings) -> str:
-    """Load the engine into this process's cache and say which model it is; returns the model directory."""
+def prepare(engine: EngineSettings) -> None:
+    """Load the engine into this process's cache, so the first slice does not pay for it, and log which."""
     started = time.monotonic()
-    directory = str(model_dir(engine))
+    summary = factory(engine).summary(engine)
     load_engine(engine)
-    log.info(
-        "loaded the %s model from %s (%s) in %.1f s",
-        engine.kind,
-        directory,
-        engine.compute_type,
-        time.monotonic() - started,
-    )
-    return directory
+    log.info("loaded %s in %.1f s", summary, time.monotonic() - started)
 
 
 async def dask_setup(worker: Any) -> None:

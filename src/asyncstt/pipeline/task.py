@@ -79,8 +79,3 @@ def recognise_slice(job: SliceJob) -> SliceResult:
         if utterance is not None:
             utterances.append(utterance)
     return SliceResult(job.slice, tuple(utterances), len(samples) / TARGET_RATE)
-
-
-def warm_up(engine: EngineSettings) -> None:
-    """Load the engine in this worker process so the first slice does not pay for it."""
-    load_engine(engine)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineSegment
-from asyncstt.engines.catalog import ModelUnavailable, default_model_dir, load_engine
+from asyncstt.engines.catalog import load_engine
 from asyncstt.engines.faster_whisper import FasterWhisperEngine
+from asyncstt.engines.whisper_model import ModelUnavailable, default_model_dir
 from asyncstt.recognition import RecognitionSpec
 from asyncstt.settings import EngineSettings
 from asyncstt.text.normalizer import build_utterance

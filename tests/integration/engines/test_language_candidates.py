@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from asyncstt.audio.probe import probe
-from asyncstt.engines.base import SAMPLE_RATE, Engine
-from asyncstt.engines.catalog import MULTILINGUAL_TOKEN, default_model_dir, load_engine
+from asyncstt.engines.base import SAMPLE_RATE
+from asyncstt.engines.catalog import load_engine
 from asyncstt.engines.fake import FakeEngine
 from asyncstt.engines.faster_whisper import EngineFailure, FasterWhisperEngine
+from asyncstt.engines.whisper_model import MULTILINGUAL_TOKEN, default_model_dir
 from asyncstt.errors import InvalidArgument
-from asyncstt.pipeline import task
 from asyncstt.pipeline.plan import SliceSpec
 from asyncstt.pipeline.task import SliceJob, recognise_slice
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
@@ -23,34 +23,33 @@ from asyncstt.settings import EngineSettings, LimitSettings
 
 pytestmark = pytest.mark.integration
 
-HEARD = {"de-DE": 0.6, "ru-RU": 0.3, "en-US": 0.1}
+#: The fake engine, which detects as if it measured en-US 0.6, ru-RU 0.3, de-DE 0.1.
+FAKE = EngineSettings(kind="fake")
 
 
 def job(audio: Path, spec: RecognitionSpec, language: str | None) -> SliceJob:
     info = probe(audio, AudioEncoding.WAV, 16000, 1, LimitSettings())
-    return SliceJob(
-        "op", str(audio), info, SliceSpec(0, 0, 0.0, None), spec, language, EngineSettings()
-    )
+    return SliceJob("op", str(audio), info, SliceSpec(0, 0, 0.0, None), spec, language, FAKE)
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    fake = FakeEngine.from_energy(["слово"], threshold=0.05, heard=HEARD)
-
-    def load(settings: EngineSettings) -> Engine:
-        return fake
-
-    monkeypatch.setattr(task, "load_engine", load)
+def engine() -> FakeEngine:
+    """The fake the slices run on (the one this process loaded for `FAKE`), its records of earlier tests cleared."""
+    fake = load_engine(FAKE)
+    assert isinstance(fake, FakeEngine)
+    fake.calls.clear()
+    fake.detections.clear()
     return fake
 
 
 def test_detection_chooses_among_the_spec_candidates(
     engine: FakeEngine, reference_audio: Path
 ) -> None:
-    spec = RecognitionSpec(language="auto", language_candidates=("en-US", "ru-RU"))
+    spec = RecognitionSpec(language="auto", language_candidates=("de-DE", "ru-RU"))
     result = recognise_slice(job(reference_audio / "jfk.wav", spec, None))
-    assert engine.detections == [("en-US", "ru-RU")]
-    assert result.utterances
+    assert engine.detections == [("de-DE", "ru-RU")]
+    assert len(engine.calls) == 1
+    assert result.utterances[0].raw_text == "alpha"
     assert {(u.language, round(u.language_probability, 9)) for u in result.utterances} == {
         ("ru-RU", 0.75)
     }
@@ -60,6 +59,7 @@ def test_a_named_language_ignores_the_candidates(engine: FakeEngine, reference_a
     spec = RecognitionSpec(language="ru-RU", language_candidates=("en-US",))
     result = recognise_slice(job(reference_audio / "jfk.wav", spec, "ru-RU"))
     assert engine.detections == []
+    assert [language for _, language in engine.calls] == ["ru-RU"]
     assert result.utterances
     assert {u.language for u in result.utterances} == {None}
 

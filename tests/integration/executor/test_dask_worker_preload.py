@@ -51,9 +51,9 @@ def free_port() -> int:
 
 def loaded_engines() -> list[str]:
     """Runs on a worker: the settings of every engine its process has loaded."""
-    from asyncstt.engines import registry
+    from asyncstt.engines import catalog
 
-    return list(registry._engines)
+    return list(catalog._engines)
 
 
 # Workers cannot import the tests package: functions they run travel as code.

@@ -1,110 +1,95 @@
+"""The engine catalog: a factory for every kind the settings can name, and one loaded engine per settings."""
+
 from __future__ import annotations
 
-import json
-import shutil
-from pathlib import Path
+import subprocess
+import sys
+from typing import get_args
 
+import numpy as np
 import pytest
+from pydantic import ValidationError
 
-from asyncstt.engines.base import EngineCapabilities
-from asyncstt.engines.catalog import (
-    MODEL_DIR_SETTING,
-    ModelUnavailable,
-    default_model_dir,
-    describe_engine,
-    require_language,
-)
-from asyncstt.errors import InvalidArgument
+from asyncstt.engines.base import SAMPLE_RATE, EngineCapabilities
+from asyncstt.engines.catalog import CATALOG, describe_engine, factory, load_engine
+from asyncstt.engines.fake import FakeEngine
 from asyncstt.languages import SPEECHKIT_LANGUAGES
-from asyncstt.settings import EngineSettings
+from asyncstt.settings import EngineKind, EngineSettings, Settings
+from tests.support.environment import child_environment
+
+FAKE = EngineSettings(kind="fake")
 
 
-def bundled_vocabulary() -> list[str]:
-    return (default_model_dir() / "vocabulary.txt").read_text(encoding="utf-8").split("\n")[:-1]
+def tone(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
 
 
-def model_copy(directory: Path, vocabulary: list[str], *, as_json: bool = False) -> Path:
-    """A model directory with the bundled small files and `vocabulary`; model.bin is an empty stand-in."""
-    directory.mkdir()
-    for name in ("config.json", "tokenizer.json"):
-        shutil.copy(default_model_dir() / name, directory / name)
-    (directory / "model.bin").touch()
-    if as_json:
-        (directory / "vocabulary.json").write_text(json.dumps(vocabulary), encoding="utf-8")
-    else:
-        (directory / "vocabulary.txt").write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
-    return directory
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * SAMPLE_RATE), np.float32)
 
 
-def multilingual(vocabulary: list[str]) -> list[str]:
-    """The vocabulary as a multilingual Whisper has it: one more text token, empty, before <|endoftext|>."""
-    end = vocabulary.index("<|endoftext|>")
-    return [*vocabulary[:end], "", *vocabulary[end:]]
+#: Loud 0.5-1.5 s and 2.0-2.5 s.
+SIGNAL = np.concatenate([silence(0.5), tone(1.0), silence(0.5), tone(0.5), silence(0.5)])
 
 
-def test_bundled_model_is_english_only() -> None:
-    capabilities = describe_engine(EngineSettings())
-    assert capabilities == EngineCapabilities(
-        name="faster-whisper", languages=frozenset({"en-US"}), detects_language=False
+def test_every_kind_the_settings_can_name_has_a_factory() -> None:
+    assert set(CATALOG) == set(get_args(EngineKind)) == {"faster-whisper", "fake"}
+    with pytest.raises(ValidationError, match="kind"):
+        EngineSettings(kind="whisper.cpp")
+
+
+def test_the_fake_is_chosen_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASYNCSTT_ENGINE__KIND", "fake")
+    settings = Settings().engine
+    assert settings == FAKE
+    engine = load_engine(settings)
+    assert isinstance(engine, FakeEngine)
+    every = EngineCapabilities("fake", frozenset(SPEECHKIT_LANGUAGES), detects_language=True)
+    assert describe_engine(settings) == engine.capabilities == every
+    assert factory(settings).summary(settings).startswith("the fake engine")
+
+
+def test_the_fake_from_settings_says_its_words_where_the_samples_are_loud() -> None:
+    engine = load_engine(FAKE)
+    named = engine.recognise(SIGNAL, "ru-RU")
+    assert [(s.start, s.end, s.text, s.language) for s in named] == [
+        (0.5, 1.5, "alpha", None),
+        (2.0, 2.5, "bravo", None),
+    ]
+    assert engine.recognise(SIGNAL[SAMPLE_RATE:], "ru-RU")[0].text == "alpha"
+    detected = engine.recognise(SIGNAL, "auto")
+    assert {(s.language, s.language_probability) for s in detected} == {("en-US", 1.0)}
+    chosen = engine.recognise(SIGNAL, None, ["de-DE", "ru-RU"])
+    assert {(s.language, round(s.language_probability, 9)) for s in chosen} == {("ru-RU", 0.75)}
+    assert engine.recognise(silence(2.0), None) == []
+
+
+def test_each_process_keeps_one_engine_per_settings() -> None:
+    assert load_engine(FAKE) is load_engine(EngineSettings(kind="fake"))
+    other = load_engine(EngineSettings(kind="fake", beam_size=1))
+    assert other is not load_engine(FAKE)
+    assert other.recognise(SIGNAL, "en-US") == load_engine(FAKE).recognise(SIGNAL, "en-US")
+
+
+def test_describing_faster_whisper_imports_no_model_library() -> None:
+    """The API process describes the engine to check requests; CTranslate2 stays out of it."""
+    code = (
+        "import sys\n"
+        "import asyncstt.server.process\n"
+        "from asyncstt.engines.catalog import describe_engine\n"
+        "from asyncstt.settings import EngineSettings\n"
+        "capabilities = describe_engine(EngineSettings())\n"
+        "loaded = sorted(m for m in ('ctranslate2', 'faster_whisper', 'onnxruntime') if m in sys.modules)\n"
+        "print(capabilities.name, sorted(capabilities.languages), loaded)\n"
     )
-    assert (default_model_dir() / "model.bin").is_file()
-
-
-@pytest.mark.parametrize("as_json", [False, True])
-def test_multilingual_model_serves_every_language_it_has_a_token_for(
-    tmp_path: Path, as_json: bool
-) -> None:
-    vocabulary = multilingual(bundled_vocabulary())
-    directory = model_copy(tmp_path / "multi", vocabulary, as_json=as_json)
-    capabilities = describe_engine(EngineSettings(model_dir=directory))
-    assert capabilities.detects_language
-    # This vocabulary spells Hebrew <|iw|>, which faster-whisper cannot ask for, so he-HE is not served.
-    assert capabilities.languages == frozenset(SPEECHKIT_LANGUAGES) - {"he-HE"}
-
-
-def test_language_tokens_alone_do_not_make_a_model_multilingual(tmp_path: Path) -> None:
-    vocabulary = bundled_vocabulary()
-    assert "<|ru|>" in vocabulary
-    directory = model_copy(tmp_path / "en", vocabulary)
-    assert describe_engine(EngineSettings(model_dir=directory)).languages == {"en-US"}
-
-
-def test_missing_model_dir_names_the_path_and_the_setting(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere"
-    with pytest.raises(ModelUnavailable) as raised:
-        describe_engine(EngineSettings(model_dir=missing))
-    assert str(missing) in raised.value.message
-    assert MODEL_DIR_SETTING in raised.value.message
-
-
-def test_model_dir_without_a_vocabulary_is_refused(tmp_path: Path) -> None:
-    directory = model_copy(tmp_path / "broken", [])
-    (directory / "vocabulary.txt").unlink()
-    with pytest.raises(ModelUnavailable, match="no vocabulary"):
-        describe_engine(EngineSettings(model_dir=directory))
-
-
-def test_unreadable_vocabulary_is_refused(tmp_path: Path) -> None:
-    directory = model_copy(tmp_path / "broken", [], as_json=True)
-    (directory / "vocabulary.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelUnavailable, match=MODEL_DIR_SETTING):
-        describe_engine(EngineSettings(model_dir=directory))
-
-
-ENGLISH = EngineCapabilities("x", frozenset({"en-US"}), detects_language=False)
-MANY = EngineCapabilities("x", frozenset({"en-US", "ru-RU"}), detects_language=True)
-TWO_NO_DETECTION = EngineCapabilities("x", frozenset({"en-US", "ru-RU"}), detects_language=False)
-
-
-def test_require_language() -> None:
-    assert require_language(MANY, "RU-ru") == "ru-RU"
-    assert require_language(MANY, None) is None
-    assert require_language(MANY, "auto") is None
-    # A one-language model needs no detection: it can only hear its language.
-    assert require_language(ENGLISH, None) == "en-US"
-    with pytest.raises(InvalidArgument, match=r"ru-RU is not served .* en-US"):
-        require_language(ENGLISH, "ru-RU")
-    with pytest.raises(InvalidArgument, match="not served"):
-        require_language(MANY, "xx-YY")
-    with pytest.raises(InvalidArgument, match="cannot detect"):
-        require_language(TWO_NO_DETECTION, "auto")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=child_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "faster-whisper ['en-US'] []"

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineCapabilities, EngineSegment, EngineWord
-from asyncstt.engines.catalog import require_candidates
 from asyncstt.engines.detection import choose_language
 from asyncstt.engines.fake import FakeEngine
 from asyncstt.errors import InvalidArgument
-from asyncstt.languages import SPEECHKIT_LANGUAGES
 
 SIGNAL = (0.3 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
 #: What detection "measures" over every language: German first, then Russian, then English.
@@ -33,22 +31,6 @@ def test_candidates_detection_never_heard_share_evenly_first_wins() -> None:
 def test_choosing_needs_a_candidate() -> None:
     with pytest.raises(InvalidArgument):
         choose_language(HEARD, [])
-
-
-def test_candidates_are_canonical_unique_and_auto_means_any() -> None:
-    capabilities = EngineCapabilities("fake", frozenset(SPEECHKIT_LANGUAGES), detects_language=True)
-    assert require_candidates(capabilities, ["RU-ru", "auto", "en-US", "ru-RU"]) == (
-        "ru-RU",
-        "en-US",
-    )
-    assert require_candidates(capabilities, ["auto"]) == ()
-
-
-def test_unserved_candidate_is_refused_with_what_is_served() -> None:
-    with pytest.raises(InvalidArgument, match=r"ru-RU is not served.*en-US"):
-        require_candidates(ENGLISH_ONLY, ["en-US", "ru-RU"])
-    with pytest.raises(InvalidArgument, match="xx-XX"):
-        require_candidates(ENGLISH_ONLY, ["xx-XX"])
 
 
 def test_fake_detects_among_candidates_and_recognises_in_the_choice() -> None:
