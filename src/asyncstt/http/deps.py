@@ -9,11 +9,10 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from asyncstt.errors import InvalidArgument
+from asyncstt.errors import InvalidArgument, NotFound
 from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.quota import QuotaKind, QuotaLimiter
-from asyncstt.ids import V3_PREFIX
-from asyncstt.operation import Idempotency, Operation
+from asyncstt.operation import ApiVersion, Idempotency, Operation
 from asyncstt.service.operations import OperationService
 
 _MB = 1024**2
@@ -49,17 +48,35 @@ class Caller:
             self.quota.check(self.principal.service_account_id, kind)
 
     def find(
-        self, service: OperationService, operation_id: str, folder_id: str, kind: QuotaKind
+        self,
+        service: OperationService,
+        operation_id: str,
+        folder_id: str,
+        kind: QuotaKind | None = None,
     ) -> tuple[Principal, Operation]:
         """The operation, read once, with the caller acting in the folder that holds it.
 
         Another folder's operation is NotFound, exactly like a missing one, so that existence does not leak.
         A caller that may act in no folder is refused before it spends any quota.
+
+        The request spends one request of `kind` before the read (the `/stt/v3/` routes: always a v3 poll).
+        Without `kind` (the Operation API, which serves both versions) it spends, once the operation is read,
+        the poll quota of its API version (`poll_quota`); an id that names none of the caller's operations
+        spends a v2 poll, so that guessing ids costs quota too and another folder's v3 operation costs what a
+        missing one does.
         """
         scopes = self.authenticator.scopes(self.principal, folder_id)
-        first = next(scopes)
-        self.spend(kind)
-        return service.find(itertools.chain((first,), scopes), operation_id)
+        in_reach = itertools.chain((next(scopes),), scopes)
+        if kind is not None:
+            self.spend(kind)
+            return service.find(in_reach, operation_id)
+        try:
+            principal, operation = service.find(in_reach, operation_id)
+        except NotFound:
+            self.spend(QuotaKind.V2_POLL)
+            raise
+        self.spend(poll_quota(operation))
+        return principal, operation
 
 
 def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
@@ -71,9 +88,9 @@ def get_caller(request: Request, authorization: Annotated[str | None, Header()] 
     return Caller(principal, authenticator, quota)
 
 
-def poll_quota(operation_id: str) -> QuotaKind:
+def poll_quota(operation: Operation) -> QuotaKind:
     """A poll or cancel spends the quota of its operation's API version."""
-    return QuotaKind.V3_POLL if operation_id.startswith(V3_PREFIX) else QuotaKind.V2_POLL
+    return QuotaKind.V3_POLL if operation.api is ApiVersion.V3 else QuotaKind.V2_POLL
 
 
 async def read_body(request: Request) -> bytes:

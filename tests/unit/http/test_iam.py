@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -234,6 +235,36 @@ def test_polls_spend_the_quota_of_their_api_version(limited: Harness) -> None:
     assert call(limited, "get", v2.id, limited.headers).status_code == 429
     limited.clock.advance(1)
     assert call(limited, "deleteRecognition", v3.id, limited.headers).status_code == 200
+
+
+def test_the_poll_quota_follows_the_operation_not_its_id(limited: Harness) -> None:
+    v3 = submitted(limited, ApiVersion.V3)
+    # Id prefixes are cosmetic: a v3 operation whose id looks like a v2 one still spends v3 polls.
+    lookalike = limited.store.create(replace(v3, id="e03" + v3.id[3:]))
+    for _ in range(2):
+        assert call(limited, "get", lookalike.id, limited.headers).status_code == 200
+    assert status(call(limited, "get", lookalike.id, limited.headers))[:2] == (429, 8)
+    v2 = submitted(limited, ApiVersion.V2)
+    for _ in range(3):
+        assert call(limited, "get", v2.id, limited.headers).json()["id"] == v2.id
+    assert status(call(limited, "get", v2.id, limited.headers))[:2] == (429, 8)
+
+
+def test_ids_that_name_none_of_the_callers_operations_spend_v2_polls(limited: Harness) -> None:
+    own = submitted(limited, ApiVersion.V3)
+    limited.store.create(replace(own, id="f8dforeign0000000000", folder_id="b1gthird"))
+    for guessed in ("f8dguessed0000000000", "f8dforeign0000000000", "e03guessed0000000000"):
+        assert status(call(limited, "cancel-post", guessed, limited.headers)) == (
+            404,
+            5,
+            f"operation {guessed} not found",
+        )
+    assert status(call(limited, "get", "e03guessed0000000000", limited.headers))[:2] == (429, 8)
+    # The v3 polls are untouched; on the v3 routes an unknown id spends a v3 poll.
+    assert call(limited, "get", own.id, limited.headers).json()["id"] == own.id
+    missing = call(limited, "getRecognition", "f8dguessed0000000000", limited.headers)
+    assert status(missing)[:2] == (404, 5)
+    assert status(call(limited, "get", own.id, limited.headers))[:2] == (429, 8)
 
 
 def test_refused_requests_spend_no_quota(limited: Harness) -> None:

@@ -1,11 +1,12 @@
-"""The Operation API: get and cancel. Both API versions' operations are served here."""
+"""The Operation API: get and cancel. Both API versions' operations are served here, each spending the poll
+quota of its own version."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep, poll_quota
+from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep
 from asyncstt.wire.operation import render_operation
 
 router = APIRouter(tags=["operations"])
@@ -18,9 +19,7 @@ def cancel_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
     """Cancel (GET as in the proto, POST as in the design guide); returns the operation as it now is."""
-    principal, operation = caller.find(
-        service, operation_id, folder_id or "", poll_quota(operation_id)
-    )
+    principal, operation = caller.find(service, operation_id, folder_id or "")
     return JSONResponse(render_operation(service.cancel(principal, operation)))
 
 
@@ -29,5 +28,5 @@ def get_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
     """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one)."""
-    _, operation = caller.find(service, operation_id, folder_id or "", poll_quota(operation_id))
+    _, operation = caller.find(service, operation_id, folder_id or "")
     return JSONResponse(render_operation(operation))
