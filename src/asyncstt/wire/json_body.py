@@ -8,6 +8,7 @@ import re
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
+from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
 from asyncstt.errors import InvalidArgument
@@ -43,6 +44,17 @@ def decode_base64(value: Any, field: str) -> bytes:
         return binascii.a2b_base64(raw + b"=" * (-len(raw) % 4), strict_mode=True)
     except (UnicodeEncodeError, binascii.Error) as exc:
         raise InvalidArgument(f"{field} is not valid base64") from exc
+
+
+def is_enum_value(value: Any, enum: EnumDescriptor) -> bool:
+    """Whether a JSON value names a value of `enum`: one of its names, or one of its numbers (not a boolean).
+
+    Checked before parsing because the parser, told to ignore unknown fields, silently drops an unknown enum
+    name, so that a typo would become the default.
+    """
+    if isinstance(value, str):
+        return value in enum.values_by_name
+    return isinstance(value, int) and not isinstance(value, bool) and value in enum.values_by_number
 
 
 def parse_into(data: dict[str, Any], message: M) -> M:

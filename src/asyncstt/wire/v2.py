@@ -16,7 +16,7 @@ from yandex.cloud.ai.stt.v2 import stt_service_pb2
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Word
-from asyncstt.wire.json_body import decode_base64, load_object, parse_into
+from asyncstt.wire.json_body import decode_base64, is_enum_value, load_object, parse_into
 
 _ENCODING_ENUM = stt_service_pb2.RecognitionSpec.DESCRIPTOR.enum_types_by_name["AudioEncoding"]
 _ENCODINGS: dict[int, AudioEncoding] = {
@@ -98,14 +98,7 @@ def _check_encoding(spec: dict[str, Any]) -> None:
         value = spec.get(key)
         if value is None:
             continue
-        known = (
-            value in _ENCODING_ENUM.values_by_name
-            if isinstance(value, str)
-            else isinstance(value, int)
-            and not isinstance(value, bool)
-            and value in _ENCODING_ENUM.values_by_number
-        )
-        if not known:
+        if not is_enum_value(value, _ENCODING_ENUM):
             hint = "; send WAV files as LINEAR16_PCM" if str(value).upper() == "WAV" else ""
             raise InvalidArgument(
                 f"config.specification.{key}: unknown audio encoding {json.dumps(value)}; "

@@ -19,7 +19,7 @@ from yandex.cloud.ai.stt.v3 import stt_pb2
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance
-from asyncstt.wire.json_body import decode_base64, load_object, parse_into
+from asyncstt.wire.json_body import decode_base64, is_enum_value, load_object, parse_into
 
 _CONTAINERS: dict[int, AudioEncoding] = {
     stt_pb2.ContainerAudio.CONTAINER_AUDIO_TYPE_UNSPECIFIED: AudioEncoding.AUTO,
@@ -165,15 +165,7 @@ def _check_shape(data: dict[str, Any], descriptor: Descriptor, path: str) -> Non
 
 
 def _check_enum(value: Any, enum: EnumDescriptor, where: str) -> None:
-    if isinstance(value, str):
-        known = value in enum.values_by_name
-    else:
-        known = (
-            isinstance(value, int)
-            and not isinstance(value, bool)
-            and value in enum.values_by_number
-        )
-    if not known:
+    if not is_enum_value(value, enum):
         names = ", ".join(v.name for v in enum.values if v.number != 0)
         raise InvalidArgument(f"{where}: unknown value {json.dumps(value)}; use one of: {names}")
 
