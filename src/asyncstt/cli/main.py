@@ -8,15 +8,11 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from asyncstt import __version__
 from asyncstt.cli.admin import add_admin_commands, add_store_options, store_overrides
 from asyncstt.errors import AsyncSttError
 from asyncstt.settings import Settings
-
-if TYPE_CHECKING:
-    pass
 
 ENCODING_BY_SUFFIX = {
     ".wav": "LINEAR16_PCM",
