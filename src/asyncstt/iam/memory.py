@@ -1,4 +1,4 @@
-"""InMemoryIdentityStore: the identity store and quota counter in process memory, for unit tests and demos.
+"""InMemoryIdentityStore: the identity store in process memory, for unit tests and demos.
 
 Same semantics as `SqlIdentityStore`, including the UTC normalisation of datetimes that the database does.
 """
@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from asyncstt.errors import AlreadyExists, NotFound
-from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
 from asyncstt.iam.records import (
     ApiKeyRecord,
     AuditEvent,
@@ -20,20 +19,15 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
-
-
-def _utc(value: datetime) -> datetime:
-    if value.utcoffset() is None:
-        raise ValueError(f"the store keeps only tz-aware datetimes, got naive {value.isoformat()}")
-    return value.astimezone(UTC)
+from asyncstt.iam.utc import utc
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
+    return None if value is None else utc(value)
 
 
 class InMemoryIdentityStore:
-    """`IdentityStore` and `QuotaCounter` in dicts behind one lock."""
+    """`IdentityStore` in dicts behind one lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -44,8 +38,6 @@ class InMemoryIdentityStore:
         self._authorized_keys: dict[str, AuthorizedKeyRecord] = {}
         self._storage: dict[str, StorageCredentialRecord] = {}
         self._audit: list[AuditEvent] = []
-        self._counters: dict[tuple[str, str, datetime], int] = {}
-        self._pruned_at: datetime | None = None
 
     # Folders and service accounts
 
@@ -57,7 +49,7 @@ class InMemoryIdentityStore:
                 raise AlreadyExists(
                     f"a folder named {folder.name!r} exists already: choose another name"
                 )
-            self._folders[folder.id] = replace(folder, created_at=_utc(folder.created_at))
+            self._folders[folder.id] = replace(folder, created_at=utc(folder.created_at))
 
     def get_folder(self, folder_id: str) -> Folder | None:
         with self._lock:
@@ -84,7 +76,7 @@ class InMemoryIdentityStore:
                     f"folder {account.folder_id} has a service account named {account.name!r} "
                     "already: choose another name"
                 )
-            self._accounts[account.id] = replace(account, created_at=_utc(account.created_at))
+            self._accounts[account.id] = replace(account, created_at=utc(account.created_at))
 
     def get_service_account(self, account_id: str) -> ServiceAccount | None:
         with self._lock:
@@ -105,7 +97,7 @@ class InMemoryIdentityStore:
             self._require_account(binding.service_account_id)
             key = (binding.folder_id, binding.service_account_id, binding.role)
             if key not in self._bindings:
-                self._bindings[key] = replace(binding, created_at=_utc(binding.created_at))
+                self._bindings[key] = replace(binding, created_at=utc(binding.created_at))
 
     def unbind_role(self, folder_id: str, account_id: str, role: str) -> bool:
         with self._lock:
@@ -136,7 +128,7 @@ class InMemoryIdentityStore:
                 raise AlreadyExists(f"API key {record.id} exists already")
             self._api_keys[record.id] = replace(
                 record,
-                created_at=_utc(record.created_at),
+                created_at=utc(record.created_at),
                 expires_at=_utc_or_none(record.expires_at),
                 revoked_at=_utc_or_none(record.revoked_at),
             )
@@ -157,7 +149,7 @@ class InMemoryIdentityStore:
             record = self._api_keys.get(key_id)
             if record is None or record.revoked:
                 return False
-            self._api_keys[key_id] = replace(record, revoked=True, revoked_at=_utc(now))
+            self._api_keys[key_id] = replace(record, revoked=True, revoked_at=utc(now))
             return True
 
     def set_api_key_expiry(self, key_id: str, expires_at: datetime | None) -> bool:
@@ -177,7 +169,7 @@ class InMemoryIdentityStore:
                 raise AlreadyExists(f"authorized key {record.id} exists already")
             self._authorized_keys[record.id] = replace(
                 record,
-                created_at=_utc(record.created_at),
+                created_at=utc(record.created_at),
                 revoked_at=_utc_or_none(record.revoked_at),
             )
 
@@ -201,7 +193,7 @@ class InMemoryIdentityStore:
             record = self._authorized_keys.get(key_id)
             if record is None or record.revoked_at is not None:
                 return False
-            self._authorized_keys[key_id] = replace(record, revoked_at=_utc(now))
+            self._authorized_keys[key_id] = replace(record, revoked_at=utc(now))
             return True
 
     # Storage credentials
@@ -212,7 +204,7 @@ class InMemoryIdentityStore:
             self._storage[record.folder_id] = replace(
                 record,
                 encrypted_secret=bytes(record.encrypted_secret),
-                updated_at=_utc(record.updated_at),
+                updated_at=utc(record.updated_at),
             )
 
     def get_storage_credentials(self, folder_id: str) -> StorageCredentialRecord | None:
@@ -227,27 +219,13 @@ class InMemoryIdentityStore:
 
     def append_audit(self, event: AuditEvent) -> None:
         with self._lock:
-            self._audit.append(replace(event, at=_utc(event.at), id=len(self._audit) + 1))
+            self._audit.append(replace(event, at=utc(event.at), id=len(self._audit) + 1))
 
     def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         with self._lock:
             events = [e for e in self._audit if since is None or e.at >= since]
         events.sort(key=lambda e: (e.at, e.id or 0), reverse=True)
         return events[: max(limit, 0)]
-
-    # Quota counters
-
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
-        key = (subject, quota, _utc(window_start))
-        with self._lock:
-            if self._pruned_at is None or now - self._pruned_at >= QUOTA_PRUNE_INTERVAL:
-                self._pruned_at = now
-                cutoff = now - QUOTA_COUNTER_RETENTION
-                for stale in [k for k in self._counters if k[2] < cutoff]:
-                    del self._counters[stale]
-            count = self._counters.get(key, 0) + 1
-            self._counters[key] = count
-            return count
 
     def _require_folder(self, folder_id: str) -> None:
         if folder_id not in self._folders:

@@ -1,6 +1,6 @@
 """Request quotas per service account, counted in fixed windows aligned to the epoch.
 
-The counters live in the store (`QuotaCounter`), so every API process of a deployment spends the same quota.
+The counters live in the database (`QuotaCounter`), so every API process of a deployment spends the same quota.
 """
 
 from __future__ import annotations

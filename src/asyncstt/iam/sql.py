@@ -1,22 +1,19 @@
-"""SqlIdentityStore: the identity store and quota counter on the SqlStore's database (SQLite or PostgreSQL).
+"""SqlIdentityStore: the identity store on the SqlStore's database (SQLite or PostgreSQL).
 
 It shares the SqlStore's engines: reads go through `engine`, writes through `writer`, whose transactions take
 SQLite's write lock at BEGIN, so a check that a folder exists and the insert that relies on it see the same
-database. A quota count is one `INSERT … ON CONFLICT DO UPDATE … RETURNING`, atomic across processes.
+database.
 """
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
-from sqlalchemy import Connection, Table, delete, exists, insert, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Table, delete, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from asyncstt.errors import AlreadyExists, NotFound
-from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
 from asyncstt.iam.records import (
     ApiKeyRecord,
     AuditEvent,
@@ -26,27 +23,17 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
+from asyncstt.iam.upsert import upsert
 from asyncstt.store.schema import (
     api_keys,
     audit_log,
     authorized_keys,
     folders,
-    quota_counters,
     role_bindings,
     service_accounts,
     storage_credentials,
 )
 from asyncstt.store.sql import SqlStore
-
-#: Most stale quota counters one count deletes; when there were more, the next count goes on.
-QUOTA_PRUNE_BATCH = 1000
-
-
-def _upsert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's INSERT, which knows ON CONFLICT."""
-    if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _folder(row: RowMapping) -> Folder:
@@ -122,13 +109,11 @@ def _require(connection: Connection, table: Table, key: str, what: str) -> None:
 
 
 class SqlIdentityStore:
-    """`IdentityStore` and `QuotaCounter` on a `SqlStore`'s database; closing the SqlStore closes it too."""
+    """`IdentityStore` on a `SqlStore`'s database; closing the SqlStore closes it too."""
 
     def __init__(self, store: SqlStore) -> None:
         self._engine = store.engine
         self._writer = store.writer
-        self._prune_lock = threading.Lock()
-        self._pruned_at: datetime | None = None
 
     # Folders and service accounts
 
@@ -234,7 +219,7 @@ class SqlIdentityStore:
             _require(connection, folders, binding.folder_id, "folder")
             _require(connection, service_accounts, binding.service_account_id, "service account")
             connection.execute(
-                _upsert(connection, role_bindings)
+                upsert(connection, role_bindings)
                 .values(
                     folder_id=binding.folder_id,
                     service_account_id=binding.service_account_id,
@@ -384,7 +369,7 @@ class SqlIdentityStore:
         with self._writer.begin() as connection:
             _require(connection, folders, record.folder_id, "folder")
             connection.execute(
-                _upsert(connection, storage_credentials)
+                upsert(connection, storage_credentials)
                 .values(folder_id=record.folder_id, **values)
                 .on_conflict_do_update(
                     index_elements=[storage_credentials.c.folder_id], set_=values
@@ -427,51 +412,3 @@ class SqlIdentityStore:
             statement = statement.where(audit_log.c.at >= since)
         with self._engine.connect() as connection:
             return [_audit(row) for row in connection.execute(statement).mappings()]
-
-    # Quota counters
-
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
-        prune = self._prune_due(now)
-        with self._writer.begin() as connection:
-            pruned = self._prune(connection, now - QUOTA_COUNTER_RETENTION) if prune else 0
-            statement = (
-                _upsert(connection, quota_counters)
-                .values(subject=subject, quota=quota, window_start=window_start, count=1)
-                .on_conflict_do_update(
-                    index_elements=[
-                        quota_counters.c.subject,
-                        quota_counters.c.quota,
-                        quota_counters.c.window_start,
-                    ],
-                    set_={"count": quota_counters.c.count + 1},
-                )
-                .returning(quota_counters.c.count)
-            )
-            count: int = connection.execute(statement).scalar_one()
-        if pruned == QUOTA_PRUNE_BATCH:
-            # More may be left: look again on the next count instead of a minute later.
-            with self._prune_lock:
-                self._pruned_at = None
-        return count
-
-    def _prune_due(self, now: datetime) -> bool:
-        with self._prune_lock:
-            if self._pruned_at is not None and now - self._pruned_at < QUOTA_PRUNE_INTERVAL:
-                return False
-            self._pruned_at = now
-            return True
-
-    @staticmethod
-    def _prune(connection: Connection, cutoff: datetime) -> int:
-        key = tuple_(
-            quota_counters.c.subject, quota_counters.c.quota, quota_counters.c.window_start
-        )
-        # SKIP LOCKED: processes pruning at the same time take different rows instead of waiting on each other
-        # (SQLite ignores it: its writers take turns anyway).
-        stale = (
-            select(quota_counters.c.subject, quota_counters.c.quota, quota_counters.c.window_start)
-            .where(quota_counters.c.window_start < cutoff)
-            .limit(QUOTA_PRUNE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        return connection.execute(delete(quota_counters).where(key.in_(stale))).rowcount

@@ -23,6 +23,7 @@ from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.iam.sql import SqlIdentityStore
+from asyncstt.iam.sql_counter import SqlQuotaCounter
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
@@ -72,7 +73,7 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
         identity, server_key, settings.iam, auditor, required=settings.auth_required
     )
     tokens = TokenService(identity, server_key, settings.iam)
-    quota = QuotaLimiter(identity, settings.iam.quotas)
+    quota = QuotaLimiter(SqlQuotaCounter(store), settings.iam.quotas)
     executor = executor or DaskExecutor(settings.execution, settings.engine)
     fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
     metrics = Metrics(state_counts=store.state_counts)

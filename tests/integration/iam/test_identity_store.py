@@ -1,15 +1,13 @@
-"""The IdentityStore and QuotaCounter contract, run against every implementation: in memory, SQLite and PostgreSQL."""
+"""The IdentityStore contract, run against every implementation: in memory, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Protocol
 
 import pytest
 
 from asyncstt.errors import AlreadyExists, NotFound
-from asyncstt.iam.counters import QuotaCounter
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import (
     ROLE_ADMIN,
@@ -34,12 +32,8 @@ MOSCOW = timezone(timedelta(hours=3))
 KEY_CREATED_AT = at(10)
 
 
-class Identity(IdentityStore, QuotaCounter, Protocol):
-    pass
-
-
 @pytest.fixture(params=["memory", *STORE_URL_FIXTURES])
-def identity(request: pytest.FixtureRequest) -> Iterator[Identity]:
+def identity(request: pytest.FixtureRequest) -> Iterator[IdentityStore]:
     if request.param == "memory":
         yield InMemoryIdentityStore()
         return
@@ -48,7 +42,7 @@ def identity(request: pytest.FixtureRequest) -> Iterator[Identity]:
     store.close()
 
 
-def _two_folders(identity: Identity) -> None:
+def _two_folders(identity: IdentityStore) -> None:
     identity.add_folder(Folder("f1", "alpha", at(0)))
     identity.add_folder(Folder("f2", "beta", at(1)))
     identity.add_service_account(ServiceAccount("sa1", "f1", "robot", at(2)))
@@ -78,7 +72,7 @@ def _api_key(
 # Folders
 
 
-def test_folders_are_found_by_id_and_exact_name(identity: Identity) -> None:
+def test_folders_are_found_by_id_and_exact_name(identity: IdentityStore) -> None:
     folder = Folder("f1", "Alpha", at(0))
     identity.add_folder(folder)
     assert identity.get_folder("f1") == folder
@@ -88,7 +82,7 @@ def test_folders_are_found_by_id_and_exact_name(identity: Identity) -> None:
     assert identity.find_folder_by_name("Alph") is None
 
 
-def test_folders_are_listed_by_creation_then_id(identity: Identity) -> None:
+def test_folders_are_listed_by_creation_then_id(identity: IdentityStore) -> None:
     assert identity.list_folders() == []
     late = Folder("a", "late", at(5))
     tie_b = Folder("c", "tie b", at(1))
@@ -98,7 +92,7 @@ def test_folders_are_listed_by_creation_then_id(identity: Identity) -> None:
     assert identity.list_folders() == [tie_a, tie_b, late]
 
 
-def test_a_taken_folder_id_or_name_is_refused(identity: Identity) -> None:
+def test_a_taken_folder_id_or_name_is_refused(identity: IdentityStore) -> None:
     identity.add_folder(Folder("f1", "alpha", at(0)))
     with pytest.raises(AlreadyExists, match="f1"):
         identity.add_folder(Folder("f1", "other", at(1)))
@@ -110,13 +104,13 @@ def test_a_taken_folder_id_or_name_is_refused(identity: Identity) -> None:
 # Service accounts
 
 
-def test_an_account_needs_an_existing_folder(identity: Identity) -> None:
+def test_an_account_needs_an_existing_folder(identity: IdentityStore) -> None:
     with pytest.raises(NotFound, match="missing"):
         identity.add_service_account(ServiceAccount("sa1", "missing", "robot", at(0)))
     assert identity.get_service_account("sa1") is None
 
 
-def test_accounts_are_found_and_listed_per_folder(identity: Identity) -> None:
+def test_accounts_are_found_and_listed_per_folder(identity: IdentityStore) -> None:
     _two_folders(identity)
     third = ServiceAccount("sa0", "f1", "helper", at(2))
     identity.add_service_account(third)
@@ -130,7 +124,7 @@ def test_accounts_are_found_and_listed_per_folder(identity: Identity) -> None:
     assert identity.list_service_accounts("missing") == []
 
 
-def test_a_taken_account_id_or_name_in_one_folder_is_refused(identity: Identity) -> None:
+def test_a_taken_account_id_or_name_in_one_folder_is_refused(identity: IdentityStore) -> None:
     _two_folders(identity)
     with pytest.raises(AlreadyExists, match="sa1"):
         identity.add_service_account(ServiceAccount("sa1", "f2", "other", at(4)))
@@ -142,7 +136,7 @@ def test_a_taken_account_id_or_name_in_one_folder_is_refused(identity: Identity)
 # Roles
 
 
-def test_binding_a_held_role_again_changes_nothing(identity: Identity) -> None:
+def test_binding_a_held_role_again_changes_nothing(identity: IdentityStore) -> None:
     _two_folders(identity)
     binding = RoleBinding("f1", "sa1", ROLE_STT_USER, at(5))
     identity.bind_role(binding)
@@ -151,7 +145,7 @@ def test_binding_a_held_role_again_changes_nothing(identity: Identity) -> None:
     assert identity.roles_of("sa1", "f1") == frozenset({ROLE_STT_USER})
 
 
-def test_roles_are_held_per_folder(identity: Identity) -> None:
+def test_roles_are_held_per_folder(identity: IdentityStore) -> None:
     _two_folders(identity)
     own = RoleBinding("f1", "sa1", ROLE_STT_USER, at(5))
     admin = RoleBinding("f1", "sa1", ROLE_ADMIN, at(6))
@@ -167,7 +161,7 @@ def test_roles_are_held_per_folder(identity: Identity) -> None:
     assert identity.list_role_bindings("missing") == []
 
 
-def test_unbinding_takes_one_role_back(identity: Identity) -> None:
+def test_unbinding_takes_one_role_back(identity: IdentityStore) -> None:
     _two_folders(identity)
     identity.bind_role(RoleBinding("f1", "sa1", ROLE_STT_USER, at(5)))
     identity.bind_role(RoleBinding("f1", "sa1", ROLE_ADMIN, at(5)))
@@ -177,7 +171,7 @@ def test_unbinding_takes_one_role_back(identity: Identity) -> None:
     assert identity.roles_of("sa1", "f1") == frozenset({ROLE_STT_USER})
 
 
-def test_a_role_needs_an_existing_folder_and_account(identity: Identity) -> None:
+def test_a_role_needs_an_existing_folder_and_account(identity: IdentityStore) -> None:
     _two_folders(identity)
     with pytest.raises(NotFound, match="missing"):
         identity.bind_role(RoleBinding("missing", "sa1", ROLE_STT_USER, at(5)))
@@ -189,7 +183,7 @@ def test_a_role_needs_an_existing_folder_and_account(identity: Identity) -> None
 # API keys
 
 
-def test_an_api_key_keeps_every_field_in_utc(identity: Identity) -> None:
+def test_an_api_key_keeps_every_field_in_utc(identity: IdentityStore) -> None:
     _two_folders(identity)
     record = _api_key(
         "key1",
@@ -209,7 +203,7 @@ def test_an_api_key_keeps_every_field_in_utc(identity: Identity) -> None:
     assert identity.find_api_key("missing") is None
 
 
-def test_revoking_an_api_key_records_when(identity: Identity) -> None:
+def test_revoking_an_api_key_records_when(identity: IdentityStore) -> None:
     _two_folders(identity)
     identity.add_api_key(_api_key("key1", expires_at=at(3600)))
     assert identity.revoke_api_key("key1", at(60)) is True
@@ -226,7 +220,7 @@ def test_revoking_an_api_key_records_when(identity: Identity) -> None:
     assert identity.revoke_api_key("missing", at(60)) is False
 
 
-def test_an_api_key_expiry_can_be_changed_and_cleared(identity: Identity) -> None:
+def test_an_api_key_expiry_can_be_changed_and_cleared(identity: IdentityStore) -> None:
     _two_folders(identity)
     identity.add_api_key(_api_key("key1"))
     assert identity.set_api_key_expiry("key1", datetime(2026, 3, 2, 15, 0, tzinfo=MOSCOW)) is True
@@ -240,7 +234,7 @@ def test_an_api_key_expiry_can_be_changed_and_cleared(identity: Identity) -> Non
     assert identity.set_api_key_expiry("missing", at(60)) is False
 
 
-def test_api_keys_are_listed_per_account(identity: Identity) -> None:
+def test_api_keys_are_listed_per_account(identity: IdentityStore) -> None:
     _two_folders(identity)
     late = _api_key("key0", created_at=at(20))
     tie_b = _api_key("key2", created_at=at(10))
@@ -253,7 +247,7 @@ def test_api_keys_are_listed_per_account(identity: Identity) -> None:
     assert identity.list_api_keys("missing") == []
 
 
-def test_an_api_key_needs_a_free_id_and_an_existing_account(identity: Identity) -> None:
+def test_an_api_key_needs_a_free_id_and_an_existing_account(identity: IdentityStore) -> None:
     _two_folders(identity)
     identity.add_api_key(_api_key("key1"))
     with pytest.raises(AlreadyExists, match="key1"):
@@ -268,7 +262,7 @@ def test_an_api_key_needs_a_free_id_and_an_existing_account(identity: Identity) 
 # Authorized keys
 
 
-def test_authorized_keys_round_trip_and_revoke_once(identity: Identity) -> None:
+def test_authorized_keys_round_trip_and_revoke_once(identity: IdentityStore) -> None:
     _two_folders(identity)
     first = AuthorizedKeyRecord("ajk2", "sa1", "-----BEGIN PUBLIC KEY-----\nAAA\n", at(5))
     second = AuthorizedKeyRecord("ajk1", "sa2", "-----BEGIN PUBLIC KEY-----\nBBB\n", at(6))
@@ -286,7 +280,7 @@ def test_authorized_keys_round_trip_and_revoke_once(identity: Identity) -> None:
     assert revoked.revoked_at == at(7)
 
 
-def test_an_authorized_key_needs_a_free_id_and_an_existing_account(identity: Identity) -> None:
+def test_an_authorized_key_needs_a_free_id_and_an_existing_account(identity: IdentityStore) -> None:
     _two_folders(identity)
     identity.add_authorized_key(AuthorizedKeyRecord("ajk1", "sa1", "pem", at(5)))
     with pytest.raises(AlreadyExists, match="ajk1"):
@@ -299,7 +293,7 @@ def test_an_authorized_key_needs_a_free_id_and_an_existing_account(identity: Ide
 # Storage credentials
 
 
-def test_storage_credentials_are_set_replaced_and_deleted(identity: Identity) -> None:
+def test_storage_credentials_are_set_replaced_and_deleted(identity: IdentityStore) -> None:
     _two_folders(identity)
     assert identity.get_storage_credentials("f1") is None
     first = StorageCredentialRecord(
@@ -318,7 +312,7 @@ def test_storage_credentials_are_set_replaced_and_deleted(identity: Identity) ->
     assert identity.get_storage_credentials("f1") is None
 
 
-def test_storage_credentials_need_an_existing_folder(identity: Identity) -> None:
+def test_storage_credentials_need_an_existing_folder(identity: IdentityStore) -> None:
     with pytest.raises(NotFound, match="missing"):
         identity.set_storage_credentials(
             StorageCredentialRecord("missing", "http://s3", "r", "AK", b"x", at(0))
@@ -328,7 +322,7 @@ def test_storage_credentials_need_an_existing_folder(identity: Identity) -> None
 # Audit log
 
 
-def test_the_audit_log_lists_newest_first(identity: Identity) -> None:
+def test_the_audit_log_lists_newest_first(identity: IdentityStore) -> None:
     assert identity.list_audit() == []
     for second, action in ((5, "api_key.create"), (1, "folder.create"), (9, "request.denied")):
         identity.append_audit(
@@ -351,32 +345,7 @@ def test_the_audit_log_lists_newest_first(identity: Identity) -> None:
     assert identity.list_audit(since=at(10)) == []
 
 
-def test_audit_events_at_the_same_time_keep_their_order(identity: Identity) -> None:
+def test_audit_events_at_the_same_time_keep_their_order(identity: IdentityStore) -> None:
     for action in ("first", "second", "third"):
         identity.append_audit(AuditEvent(at(1), "anonymous", action, "t", "denied"))
     assert [e.action for e in identity.list_audit()] == ["third", "second", "first"]
-
-
-# Quota counters
-
-
-def test_quota_windows_count_independently(identity: Identity) -> None:
-    window, next_window = at(0), at(3600)
-    assert [identity.count_request("sa1", "submit", window, at(1)) for _ in range(3)] == [1, 2, 3]
-    assert identity.count_request("sa2", "submit", window, at(2)) == 1
-    assert identity.count_request("sa1", "v2_poll", window, at(2)) == 1
-    assert identity.count_request("sa1", "submit", next_window, at(3601)) == 1
-    assert identity.count_request("sa1", "submit", window, at(5)) == 4
-    # The same instant written in another offset is the same window.
-    assert identity.count_request("sa1", "submit", window.astimezone(MOSCOW), at(6)) == 5
-
-
-def test_long_ended_quota_windows_are_forgotten(identity: Identity) -> None:
-    old, recent = at(0), at(2 * 86400)
-    identity.count_request("sa1", "submit", old, at(1))
-    identity.count_request("sa1", "submit", old, at(2))
-    identity.count_request("sa1", "submit", recent, recent)
-    later = at(3 * 86400 + 120)
-    identity.count_request("sa1", "v3_poll", later, later)
-    assert identity.count_request("sa1", "submit", recent, later) == 2
-    assert identity.count_request("sa1", "submit", old, later) == 1

@@ -17,6 +17,7 @@ from asyncstt.iam.api_keys import create_api_key
 from asyncstt.iam.audit import Auditor
 from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.memory import InMemoryIdentityStore
+from asyncstt.iam.memory_counter import InMemoryQuotaCounter
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.observability.metrics import Metrics
@@ -86,7 +87,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
             required=auth_required,
             clock=clock,
         )
-        quota = QuotaLimiter(identity, quotas or QuotaSettings(enabled=False), clock)
+        quota = QuotaLimiter(InMemoryQuotaCounter(), quotas or QuotaSettings(enabled=False), clock)
         metrics = Metrics()
         app = create_app(service, authenticator, metrics, quota=quota)
         client = TestClient(app, raise_server_exceptions=False)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from asyncstt.errors import ResourceExhausted
-from asyncstt.iam.memory import InMemoryIdentityStore
+from asyncstt.iam.memory_counter import InMemoryQuotaCounter
 from asyncstt.iam.quota import QuotaKind, QuotaLimiter
 from asyncstt.settings import QuotaSettings
 from tests.factories import ManualClock
@@ -15,8 +15,8 @@ START = datetime(2025, 3, 2, 10, 15, 7, 250000, tzinfo=UTC)
 SETTINGS = QuotaSettings(submits_per_hour=3, v2_polls_per_hour=4, v3_polls_per_second=2)
 
 
-class CountedStore(InMemoryIdentityStore):
-    """The real store, remembering which counters it was asked to bump."""
+class CountedCounter(InMemoryQuotaCounter):
+    """The real counter, remembering which counters it was asked to bump."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,7 +33,7 @@ def clock() -> ManualClock:
 
 
 def limiter(clock: ManualClock, settings: QuotaSettings = SETTINGS) -> QuotaLimiter:
-    return QuotaLimiter(InMemoryIdentityStore(), settings, clock)
+    return QuotaLimiter(InMemoryQuotaCounter(), settings, clock)
 
 
 def test_submits_up_to_the_limit_pass_and_the_next_is_refused_until_the_hour_ends(
@@ -76,16 +76,16 @@ def test_v3_polls_are_counted_per_second_with_retry_after_at_least_one(
 
 
 def test_windows_are_aligned_to_the_epoch(clock: ManualClock) -> None:
-    store = CountedStore()
-    QuotaLimiter(store, SETTINGS, clock).check("sa1", QuotaKind.SUBMIT)
+    counter = CountedCounter()
+    QuotaLimiter(counter, SETTINGS, clock).check("sa1", QuotaKind.SUBMIT)
     hour = datetime(2025, 3, 2, 10, tzinfo=UTC)
-    assert store.counted == [("sa1", "submit", hour)]
-    assert store.count_request("sa1", "submit", hour, clock()) == 2
+    assert counter.counted == [("sa1", "submit", hour)]
+    assert counter.count_request("sa1", "submit", hour, clock()) == 2
 
 
 def test_disabled_quotas_count_nothing(clock: ManualClock) -> None:
-    store = CountedStore()
-    quota = QuotaLimiter(store, QuotaSettings(enabled=False, submits_per_hour=0), clock)
+    counter = CountedCounter()
+    quota = QuotaLimiter(counter, QuotaSettings(enabled=False, submits_per_hour=0), clock)
     for _ in range(5):
         quota.check("sa1", QuotaKind.SUBMIT)
-    assert store.counted == []
+    assert counter.counted == []
