@@ -16,7 +16,7 @@ from asyncstt.engines.base import (
     Samples,
 )
 from asyncstt.engines.detection import choose_language
-from asyncstt.engines.language_check import detection_candidates, require_language
+from asyncstt.engines.language_check import detection_candidates, recognition_language
 from asyncstt.errors import InvalidArgument
 from asyncstt.languages import SPEECHKIT_LANGUAGES
 
@@ -78,7 +78,7 @@ class FakeEngine:
     def recognise(
         self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
     ) -> list[EngineSegment]:
-        code = require_language(self._capabilities, language)
+        code = recognition_language(self._capabilities, language)
         allowed = detection_candidates(self._capabilities, language, candidates)
         self.calls.append((len(samples), language))
         chosen = None

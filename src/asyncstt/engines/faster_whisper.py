@@ -17,7 +17,7 @@ from asyncstt.engines.base import (
     Samples,
 )
 from asyncstt.engines.detection import choose_language
-from asyncstt.engines.language_check import detection_candidates, require_language
+from asyncstt.engines.language_check import detection_candidates, recognition_language
 from asyncstt.engines.whisper_model import MODEL_DIR_SETTING, ModelUnavailable, describe, model_dir
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.languages import from_iso639, to_iso639
@@ -75,7 +75,7 @@ class FasterWhisperEngine:
         With `candidates`, detection chooses among them only (see `choose_language`) and the samples are then
         transcribed in the chosen language; without, Whisper's own choice stands.
         """
-        code = require_language(self._capabilities, language)
+        code = recognition_language(self._capabilities, language)
         allowed = detection_candidates(self._capabilities, language, candidates)
         audio = np.ascontiguousarray(samples, dtype=np.float32)
         if audio.ndim != 1:

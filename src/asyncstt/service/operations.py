@@ -10,13 +10,14 @@ A request about an existing operation reads it once (`find`) and hands what it r
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from asyncstt import languages
 from asyncstt.clock import utcnow
+from asyncstt.engines import language_check
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import (
     AlreadyExists,
@@ -111,6 +112,7 @@ class OperationService:
         api: ApiVersion,
         idempotency: Idempotency | None = None,
         admit: Callable[[], None] | None = None,
+        excluded_languages: Sequence[str] = (),
     ) -> Operation:
         """Check the request and queue an operation for it, owned by the principal's folder.
 
@@ -118,21 +120,14 @@ class OperationService:
         the caller's quota there, so a request refused as invalid costs none, and it may refuse in turn.
 
         `language_candidates` are checked like the language; a single candidate becomes the language.
+        `excluded_languages` (a v3 BLACKLIST) make every installed language but them the candidates.
 
         With `idempotency` (an `Idempotency-Key` and the hash of the request body), a key the folder sent
         within `execution.idempotency_window_seconds` returns the operation it created then, done or not, and
         queues nothing; the same key with a different request hash is InvalidArgument (HTTP 400), as a client
         reusing a key for another request has a bug to fix.
         """
-        candidates = self._resolve_candidates(spec.language_candidates)
-        if len(candidates) == 1 and languages.canonical(spec.language) == languages.AUTO:
-            checked = replace(spec, language=candidates[0], language_candidates=())
-        else:
-            checked = replace(
-                spec,
-                language=self.resolve_language(spec.language),
-                language_candidates=candidates,
-            )
+        checked = self._checked_languages(spec, excluded_languages)
         self._check_spec(checked)
         source_uri = self._source(uri, content, principal.folder_id)
         if admit is not None:
@@ -159,6 +154,18 @@ class OperationService:
             self._on_submit()
         return created
 
+    def _checked_languages(self, spec: RecognitionSpec, excluded: Sequence[str]) -> RecognitionSpec:
+        """`spec` with its language and candidates canonical and installed."""
+        requested = spec.language_candidates
+        if excluded:
+            requested = language_check.languages_except(self._capabilities, excluded)
+        candidates = language_check.require_candidates(self._capabilities, requested)
+        if len(candidates) == 1 and languages.canonical(spec.language) == languages.AUTO:
+            return replace(spec, language=candidates[0], language_candidates=())
+        return replace(
+            spec, language=self.resolve_language(spec.language), language_candidates=candidates
+        )
+
     def resolve_language(self, requested: str) -> str:
         """The canonical code of `requested` (`""`: the default language), checked against the engine.
 
@@ -166,46 +173,7 @@ class OperationService:
         installed language.
         """
         code = requested.strip() or self._default_language()
-        canonical = languages.canonical(code)
-        if canonical == languages.AUTO:
-            if not self._capabilities.detects_language:
-                raise InvalidArgument(
-                    f"language auto is not available: the installed model ({self._capabilities.name}) "
-                    f"cannot detect languages; name one of: {self._installed()}"
-                )
-            return canonical
-        if canonical is None:
-            raise InvalidArgument(f"language {code} is not known; installed: {self._installed()}")
-        if canonical not in self._capabilities.languages:
-            raise InvalidArgument(
-                f"language {canonical} is not installed; installed: {self._installed()}"
-            )
-        return canonical
-
-    def languages_except(self, excluded: Iterable[str]) -> tuple[str, ...]:
-        """The installed languages other than `excluded` (a v3 BLACKLIST), as detection candidates."""
-        dropped: set[str] = set()
-        for code in excluded:
-            canonical = languages.canonical(code)
-            if canonical is None or canonical == languages.AUTO:
-                raise InvalidArgument(
-                    f"language {code} is not known; installed: {self._installed()}"
-                )
-            dropped.add(canonical)
-        remaining = tuple(sorted(self._capabilities.languages - dropped))
-        if not remaining:
-            raise InvalidArgument(
-                f"the language blacklist leaves no installed language; installed: {self._installed()}"
-            )
-        return remaining
-
-    def _resolve_candidates(self, codes: Iterable[str]) -> tuple[str, ...]:
-        resolved: list[str] = []
-        for code in codes:
-            canonical = self.resolve_language(code)
-            if canonical != languages.AUTO and canonical not in resolved:
-                resolved.append(canonical)
-        return tuple(resolved)
+        return language_check.require_language(self._capabilities, code)
 
     def _default_language(self) -> str:
         if self._settings.default_language:
@@ -216,11 +184,9 @@ class OperationService:
         if len(installed) == 1:
             return next(iter(installed))
         raise InvalidArgument(
-            f"the request names no language and there is no default; name one of: {self._installed()}"
+            "the request names no language and there is no default; name one of: "
+            f"{language_check.installed(self._capabilities)}"
         )
-
-    def _installed(self) -> str:
-        return ", ".join(sorted(self._capabilities.languages)) or "none"
 
     def _check_spec(self, spec: RecognitionSpec) -> None:
         if spec.model not in MODELS:

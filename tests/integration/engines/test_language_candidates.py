@@ -77,7 +77,9 @@ def test_english_only_model_recognises_auto_among_english(reference_audio: Path)
     assert "country" in " ".join(s.text for s in segments).lower()
     # One language served: nothing was detected, so nothing is reported.
     assert {s.language for s in segments} == {None}
-    with pytest.raises(InvalidArgument, match="ru-RU is not served"):
+    with pytest.raises(
+        InvalidArgument, match=r"^language ru-RU is not installed; installed: en-US$"
+    ):
         engine.recognise(read_jfk(reference_audio), None, ["ru-RU"])
 
 

@@ -73,5 +73,7 @@ def test_english_only_engine_recognises_english_and_refuses_other_candidates() -
     engine = FakeEngine.from_energy(["word"], capabilities=ENGLISH_ONLY)
     # `auto` on a one-language model is that language: nothing is detected, nothing reported.
     assert {s.language for s in engine.recognise(SIGNAL, "auto", ["en-US"])} == {None}
-    with pytest.raises(InvalidArgument, match="ru-RU is not served"):
+    with pytest.raises(
+        InvalidArgument, match=r"^language ru-RU is not installed; installed: en-US$"
+    ):
         engine.recognise(SIGNAL, None, ["ru-RU"])

@@ -47,7 +47,9 @@ def test_script_function_gets_the_canonical_language() -> None:
 def test_unserved_language_is_refused() -> None:
     english = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
     engine = FakeEngine([], english)
-    with pytest.raises(InvalidArgument, match="ru-RU is not served"):
+    with pytest.raises(
+        InvalidArgument, match=r"^language ru-RU is not installed; installed: en-US$"
+    ):
         engine.recognise(SIGNAL, "ru-RU")
     assert engine.recognise(SIGNAL, None) == []
     assert engine.calls == [(len(SIGNAL), None)]

@@ -277,6 +277,84 @@ def test_no_default_among_several_languages(store: InMemoryStore, clock: ManualC
         make_service(store, clock, both).resolve_language("")
 
 
+THREE = EngineCapabilities("multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True)
+
+
+def test_candidates_are_checked_like_the_language(store: InMemoryStore, clock: ManualClock) -> None:
+    service = make_service(store, clock, THREE)
+    asked = spec(language="auto", language_candidates=("ru-ru", "auto", "de-DE", "RU-RU"))
+    operation = service.submit(ALICE, asked, uri=URI, content=None, api=ApiVersion.V3)
+    assert (operation.spec.language, operation.spec.language_candidates) == (
+        "auto",
+        ("ru-RU", "de-DE"),
+    )
+    single = spec(language="auto", language_candidates=("DE-de",))
+    operation = service.submit(ALICE, single, uri=URI, content=None, api=ApiVersion.V3)
+    assert (operation.spec.language, operation.spec.language_candidates) == ("de-DE", ())
+    with pytest.raises(
+        InvalidArgument, match=r"^language fr-FR is not installed; installed: de-DE, en-US, ru-RU$"
+    ):
+        service.submit(
+            ALICE,
+            spec(language="auto", language_candidates=("en-US", "fr-FR")),
+            uri=URI,
+            content=None,
+            api=ApiVersion.V3,
+        )
+
+
+def test_excluded_languages_leave_the_other_installed_ones_as_candidates(
+    store: InMemoryStore, clock: ManualClock
+) -> None:
+    service = make_service(store, clock, THREE)
+    auto = spec(language="auto")
+    operation = service.submit(
+        ALICE, auto, uri=URI, content=None, api=ApiVersion.V3, excluded_languages=("RU-ru",)
+    )
+    assert (operation.spec.language, operation.spec.language_candidates) == (
+        "auto",
+        ("de-DE", "en-US"),
+    )
+    one_left = service.submit(
+        ALICE,
+        auto,
+        uri=URI,
+        content=None,
+        api=ApiVersion.V3,
+        excluded_languages=("ru-RU", "de-DE"),
+    )
+    assert (one_left.spec.language, one_left.spec.language_candidates) == ("en-US", ())
+
+
+@pytest.mark.parametrize(
+    ("excluded", "message"),
+    [
+        (("zz-ZZ",), "language zz-ZZ is not known; installed: de-DE, en-US, ru-RU"),
+        (
+            ("ru-RU", "de-DE", "en-us"),
+            "the language blacklist leaves no installed language; installed: de-DE, en-US, ru-RU",
+        ),
+    ],
+)
+def test_a_refused_blacklist_costs_no_quota(
+    store: InMemoryStore, clock: ManualClock, excluded: tuple[str, ...], message: str
+) -> None:
+    service = make_service(store, clock, THREE)
+    admitted: list[bool] = []
+    with pytest.raises(InvalidArgument) as raised:
+        service.submit(
+            ALICE,
+            spec(language="auto"),
+            uri=URI,
+            content=None,
+            api=ApiVersion.V3,
+            admit=lambda: admitted.append(True),
+            excluded_languages=excluded,
+        )
+    assert raised.value.message == message
+    assert admitted == []
+
+
 def test_get_returns_the_callers_operation(service: OperationService) -> None:
     operation = service.submit(ALICE, spec(), uri=URI, content=None, api=ApiVersion.V2)
     assert service.get(ALICE, operation.id) == operation

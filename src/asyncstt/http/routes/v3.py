@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -39,18 +38,15 @@ def recognize_file_async(
     """
     submission = parse_recognize_file_request(body)
     principal = caller.act(folder_id or "")
-    spec = submission.spec
-    if submission.excluded_languages:
-        candidates = service.languages_except(submission.excluded_languages)
-        spec = replace(spec, language_candidates=candidates)
     operation = service.submit(
         principal,
-        spec,
+        submission.spec,
         uri=submission.uri,
         content=submission.content,
         api=ApiVersion.V3,
         idempotency=idempotency,
         admit=lambda: caller.spend(QuotaKind.SUBMIT),
+        excluded_languages=submission.excluded_languages,
     )
     return JSONResponse(render_operation(operation))
 
