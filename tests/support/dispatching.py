@@ -11,7 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.dispatch.dispatcher import Dispatcher
+from asyncstt.dispatch.slice_pipeline import SliceFn, SlicePipeline
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.executor.threads import ThreadExecutor
 from asyncstt.iam.auth import Principal
@@ -21,6 +22,7 @@ from asyncstt.pipeline.task import SliceJob, SliceResult
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
 from asyncstt.service.operations import OperationService
 from asyncstt.settings import Settings
+from asyncstt.sources.fetcher import AudioFetcher
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.sql import SqlStore
 from tests.factories import make_utterance
@@ -29,7 +31,6 @@ CALLER = Principal("folder-a", "sa-a")
 STAND_IN = EngineCapabilities(
     name="stand-in", languages=frozenset({"en-US"}), detects_language=False
 )
-SliceFn = Callable[[SliceJob], SliceResult]
 
 
 def stand_in(seconds: float = 0.0) -> SliceFn:
@@ -46,11 +47,10 @@ def stand_in(seconds: float = 0.0) -> SliceFn:
 
 
 class RecordingExecutor:
-    """A ThreadExecutor that records what is submitted and can stand in for recognition or hold slices back."""
+    """A ThreadExecutor that records what is submitted and what runs, and can hold slices back."""
 
-    def __init__(self, recognise: SliceFn | None = None) -> None:
+    def __init__(self) -> None:
         self._inner = ThreadExecutor(workers=1)
-        self._recognise = recognise
         self.submitted: list[tuple[str, int, int]] = []
         self.first_submit: float | None = None
         self.ran: list[int] = []
@@ -62,13 +62,13 @@ class RecordingExecutor:
         if self.first_submit is None:
             self.first_submit = time.monotonic()
         self.submitted.append((arg.operation_id, arg.slice.index, priority))
-        work = self._recognise or fn
 
         def run(job: SliceJob) -> SliceResult:
             if self.hold_from is not None and job.slice.index >= self.hold_from:
                 self.gate.wait(30)
             self.ran.append(job.slice.index)
-            return work(job)
+            result: SliceResult = fn(job)
+            return result
 
         return self._inner.submit(run, arg, priority=priority, key=key)
 
@@ -88,14 +88,21 @@ class Harness:
         executor: RecordingExecutor,
         capabilities: EngineCapabilities,
         submit_clock: Callable[[], datetime],
+        recognise: SliceFn | None = None,
     ) -> None:
+        """`recognise` stands in for the real slice function."""
         self.settings = settings
         self.store = store
         self.executor = executor
         self.metrics = Metrics()
         sources = SourceRegistry(settings)
-        fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
-        self.dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=self.metrics)
+        fetcher = AudioFetcher(store.inline_audio, sources.fetch, settings.limits.max_file_bytes)
+        pipeline = (
+            SlicePipeline() if recognise is None else SlicePipeline(recognise_slice=recognise)
+        )
+        self.dispatcher = Dispatcher(
+            store, executor, fetcher, settings, metrics=self.metrics, pipeline=pipeline
+        )
         self.service = OperationService(
             store, sources, capabilities, settings, submit_clock, on_submit=self.dispatcher.wake
         )

@@ -26,11 +26,6 @@ class SliceSpec:
     start: float
     end: float | None
 
-    @property
-    def nominal_seconds(self) -> float:
-        """Length the plan expects; the last slice's real length is known only once it is decoded."""
-        return 0.0 if self.end is None else self.end - self.start
-
 
 def plan_cut_points(
     path: Path, info: AudioInfo, slice_seconds: float, snap_window: float

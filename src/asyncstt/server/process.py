@@ -13,7 +13,9 @@ from types import TracebackType
 
 import uvicorn
 
-from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.audio.probe import probe
+from asyncstt.dispatch.dispatcher import Dispatcher
+from asyncstt.dispatch.slice_pipeline import SlicePipeline
 from asyncstt.engines.catalog import describe_engine
 from asyncstt.executor.base import Executor
 from asyncstt.executor.dask import DaskExecutor
@@ -27,8 +29,11 @@ from asyncstt.iam.sql_counter import SqlQuotaCounter
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
+from asyncstt.pipeline.plan import plan_cut_points
+from asyncstt.pipeline.task import recognise_slice
 from asyncstt.service.operations import OperationService
 from asyncstt.settings import Settings
+from asyncstt.sources.fetcher import AudioFetcher
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.base import OperationStore
 from asyncstt.store.sql import SqlStore
@@ -75,9 +80,10 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     tokens = TokenService(identity, server_key, settings.iam)
     quota = QuotaLimiter(SqlQuotaCounter(store), settings.iam.quotas)
     executor = executor or DaskExecutor(settings.execution, settings.engine)
-    fetcher = AudioFetcher(store, sources.fetch, settings.limits.max_file_bytes)
+    fetcher = AudioFetcher(store.inline_audio, sources.fetch, settings.limits.max_file_bytes)
     metrics = Metrics(state_counts=store.state_counts)
-    dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics)
+    pipeline = SlicePipeline(probe, plan_cut_points, recognise_slice)
+    dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics, pipeline=pipeline)
     service = OperationService(store, sources, capabilities, settings, on_submit=dispatcher.wake)
     return Components(
         store,

@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 
 from asyncstt.clock import utcnow
+from asyncstt.dispatch.slice_pipeline import SliceFn
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.engines.catalog import describe_engine
 from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
 from asyncstt.store.sql import SqlStore
-from tests.support.dispatching import STAND_IN, Harness, RecordingExecutor, SliceFn
+from tests.support.dispatching import STAND_IN, Harness, RecordingExecutor
 
 
 @pytest.fixture
@@ -45,7 +46,12 @@ def harness_factory(
         if capabilities is None:
             capabilities = STAND_IN if recognise is not None else describe_engine(settings.engine)
         harness = Harness(
-            settings, SqlStore(store_url), RecordingExecutor(recognise), capabilities, submit_clock
+            settings,
+            SqlStore(store_url),
+            RecordingExecutor(),
+            capabilities,
+            submit_clock,
+            recognise,
         )
         made.append(harness)
         return harness

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from asyncstt.clock import utcnow
-from asyncstt.dispatch.dispatcher import AudioFetcher, Dispatcher
+from asyncstt.dispatch.sweeper import Sweeper
 from asyncstt.operation import OperationState
-from asyncstt.sources.registry import SourceRegistry
 from tests.support.audio import read_wav_mono, write_wav
 from tests.support.dispatching import CALLER, Harness
 from tests.support.wer import JFK_REFERENCE, word_errors
@@ -135,15 +134,9 @@ def test_the_sweep_purges_operations_past_their_retention(
     assert claimed is not None
     harness.dispatcher.process(claimed.operation)
     assert harness.store.get(operation.id) is not None
-    assert harness.dispatcher.sweep() == []
+    assert Sweeper(harness.store, harness.settings).sweep() == []
     retention = timedelta(seconds=harness.settings.limits.retention_seconds + 1)
-    later = Dispatcher(
-        harness.store,
-        harness.executor,
-        AudioFetcher(harness.store, SourceRegistry(harness.settings).fetch, 1),
-        harness.settings,
-        clock=lambda: utcnow() + retention,
-    )
+    later = Sweeper(harness.store, harness.settings, clock=lambda: utcnow() + retention)
     assert later.sweep() == [operation.id]
     assert harness.store.get(operation.id) is None
 
