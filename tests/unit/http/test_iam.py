@@ -282,8 +282,17 @@ def test_refused_requests_spend_no_quota(limited: Harness) -> None:
 
 def test_anonymous_callers_have_no_quota(make_harness: Callable[..., Harness]) -> None:
     harness = make_harness(auth_required=False, quotas=QuotaSettings(submits_per_hour=1))
+    ids: set[str] = set()
     for _ in range(3):
-        assert call(harness, "v2", "", {}).status_code == 200
+        response = call(harness, "v2", "", {})
+        assert response.status_code == 200
+        operation = response.json()
+        assert (operation["done"], operation["createdBy"]) == (False, "anonymous")
+        stored = harness.store.get(operation["id"])
+        assert stored is not None
+        assert (stored.folder_id, stored.created_by) == ("default", "anonymous")
+        ids.add(operation["id"])
+    assert len(ids) == 3, "each submit queued an operation of its own"
 
 
 # The token endpoint.

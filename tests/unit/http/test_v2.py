@@ -77,6 +77,13 @@ def test_body_is_json_whatever_the_content_type(harness: Harness, content_type: 
     headers = {"Content-Type": content_type} if content_type else {}
     response = submit(harness, request(), **headers)
     assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    operation = response.json()
+    assert (operation["done"], operation["createdBy"]) == (False, SERVICE_ACCOUNT)
+    stored = harness.store.get(operation["id"])
+    assert stored is not None
+    assert (stored.folder_id, stored.source_uri) == (FOLDER, CONTRACT_URI)
+    assert stored.spec.language == "en-US"
 
 
 def test_snake_case_keys_and_string_int64(harness: Harness) -> None:
@@ -217,7 +224,16 @@ def test_body_size_is_also_enforced_without_content_length(
 
 
 def test_own_folder_id_is_accepted(harness: Harness) -> None:
-    assert submit(harness, request(folderId=FOLDER)).status_code == 200
+    response = submit(harness, request(folderId=FOLDER))
+    assert response.status_code == 200, response.text
+    assert response.json()["createdBy"] == SERVICE_ACCOUNT
+    stored = harness.store.get(response.json()["id"])
+    assert stored is not None
+    assert (stored.folder_id, stored.created_by, stored.state) == (
+        FOLDER,
+        SERVICE_ACCOUNT,
+        OperationState.QUEUED,
+    )
 
 
 def test_another_folder_id_is_permission_denied(harness: Harness) -> None:
@@ -264,7 +280,11 @@ def test_scheme_spellings(harness: Harness, scheme: str) -> None:
     response = harness.client.post(
         PATH, content=request(), headers={"Authorization": f"{scheme} {key}"}
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
+    assert response.json()["createdBy"] == SERVICE_ACCOUNT
+    stored = harness.store.get(response.json()["id"])
+    assert stored is not None
+    assert (stored.folder_id, stored.created_by) == (FOLDER, SERVICE_ACCOUNT)
 
 
 def test_without_required_auth_the_caller_is_anonymous(
