@@ -9,6 +9,7 @@ import threading
 from dataclasses import replace
 from datetime import datetime
 
+from asyncstt.clock import utc
 from asyncstt.errors import AlreadyExists, NotFound
 from asyncstt.iam.records import (
     ApiKeyRecord,
@@ -19,7 +20,6 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
-from asyncstt.iam.utc import utc
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from asyncstt.clock import utc
 from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
-from asyncstt.iam.utc import utc
 
 
 class InMemoryQuotaCounter:
