@@ -31,6 +31,7 @@ import cloudpickle
 import psutil
 import pytest
 
+from asyncstt.server.process import free_port
 from tests.support.environment import child_environment
 
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
@@ -40,13 +41,6 @@ _START_TIMEOUT_SECONDS = 180.0
 _ALL_GROUPS: set[int] = set()
 #: Standard slices go strictly before deferred ones only if no worker holds a queue of its own.
 STRICT_PRIORITIES = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _kill_group(pid: int) -> None:
@@ -104,7 +98,7 @@ class DaskCluster:
     env: Mapping[str, str]
     workers: int = 2
     preload: str | None = field(default_factory=worker_preload)
-    scheduler_port: int = field(default_factory=_free_port)
+    scheduler_port: int = field(default_factory=free_port)
     _scheduler: subprocess.Popen[bytes] | None = None
     _commands: list[_WorkerCommand] = field(default_factory=list)
     _client: Any = None
@@ -117,9 +111,7 @@ class DaskCluster:
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._start_scheduler()
-        self._commands = [
-            _WorkerCommand(i, _free_port(), _free_port()) for i in range(self.workers)
-        ]
+        self._commands = [_WorkerCommand(i, free_port(), free_port()) for i in range(self.workers)]
         for command in self._commands:
             self._start_worker(command)
         self.wait_for_workers()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from asyncstt.server.process import free_port
 from asyncstt.store.database import upgrade
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
@@ -37,13 +37,6 @@ def _bin_dir() -> Path:
             pytrace=False,
         )
     return candidates[-1].parent
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _as_postgres(*args: str) -> list[str]:
@@ -103,7 +96,7 @@ def _start(bin_dir: Path, data_dir: Path) -> PostgresServer:
         shutil.chown(data_dir, "postgres", "postgres")
     pgdata = data_dir / "data"
     _run(str(bin_dir / "initdb"), "-D", str(pgdata), "-A", "trust", "-U", "postgres", "--no-sync")
-    port = _free_port()
+    port = free_port()
     options = f"-p {port} -k {data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
     # -l: without a log file the server would hold our stdout pipe open and the call would never return.
     _run(

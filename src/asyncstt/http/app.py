@@ -10,7 +10,6 @@ from asyncstt.http.routes import health, iam, operations, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
 from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
-from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
 from asyncstt.service.operations import OperationService
 
@@ -21,11 +20,11 @@ def create_app(
     metrics: Metrics | None = None,
     *,
     quota: QuotaLimiter | None = None,
-    tokens: TokenService | None = None,
 ) -> FastAPI:
     """A FastAPI app serving every REST path on one listener, whatever the Host header says.
 
-    Without `quota` no request is counted; without `tokens` the authenticator's token service issues them.
+    Without `quota` no request is counted. IAM tokens are issued by the token service the authenticator checks
+    them with.
     """
     app = FastAPI(
         title="asyncstt",
@@ -35,7 +34,7 @@ def create_app(
     app.state.service = service
     app.state.authenticator = authenticator
     app.state.quota = quota
-    app.state.tokens = tokens or authenticator.tokens
+    app.state.tokens = authenticator.tokens
     app.state.metrics = metrics or Metrics()
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
     install_error_handling(app)

@@ -13,7 +13,6 @@ from asyncstt.iam.api_keys import API_KEY_PREFIX, hash_secret
 from asyncstt.iam.audit import ANONYMOUS_ACTOR, Auditor, DenialLimit
 from asyncstt.iam.cache import IdentityReadCache
 from asyncstt.iam.records import RECOGNITION_ROLES, ROLE_STT_USER
-from asyncstt.iam.server_key import ServerKey
 from asyncstt.iam.store import IdentityStore
 from asyncstt.iam.tokens import TOKEN_PREFIX, TokenService
 from asyncstt.settings import IamSettings
@@ -52,7 +51,7 @@ class Authenticator:
     def __init__(
         self,
         identity: IdentityStore,
-        server_key: ServerKey,
+        tokens: TokenService,
         settings: IamSettings,
         auditor: Auditor,
         *,
@@ -65,7 +64,7 @@ class Authenticator:
         self._denials = DenialLimit(settings.audit_denials_per_minute, clock)
         self._required = required
         self._clock = clock
-        self.tokens = TokenService(identity, server_key, settings, clock)
+        self.tokens = tokens
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The caller in its service account's own folder."""

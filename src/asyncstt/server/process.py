@@ -1,4 +1,4 @@
-"""Assembles a running asyncstt: store, service, front door, dispatcher and executor."""
+"""A server process: the REST front door and the dispatcher over the assembled components, stopped in order."""
 
 from __future__ import annotations
 
@@ -8,96 +8,18 @@ import socket
 import threading
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from types import TracebackType
 
 import uvicorn
 
-from asyncstt.audio.probe import probe
-from asyncstt.dispatch.dispatcher import Dispatcher
-from asyncstt.dispatch.slice_pipeline import SlicePipeline
-from asyncstt.engines.catalog import describe_engine
-from asyncstt.executor.base import Executor
-from asyncstt.executor.dask import DaskExecutor
 from asyncstt.http.app import create_app
-from asyncstt.iam.audit import Auditor
-from asyncstt.iam.auth import Authenticator
-from asyncstt.iam.quota import QuotaLimiter
-from asyncstt.iam.server_key import ServerKey
-from asyncstt.iam.sql import SqlIdentityStore
-from asyncstt.iam.sql_counter import SqlQuotaCounter
-from asyncstt.iam.storage_credentials import StoredStorageCredentials
-from asyncstt.iam.tokens import TokenService
-from asyncstt.observability.metrics import Metrics
-from asyncstt.pipeline.plan import plan_cut_points
-from asyncstt.pipeline.task import recognise_slice
-from asyncstt.service.operations import OperationService
+from asyncstt.server.assembly import Components, build
 from asyncstt.settings import Settings
-from asyncstt.sources.fetcher import AudioFetcher
-from asyncstt.sources.registry import SourceRegistry
-from asyncstt.store.base import OperationStore
-from asyncstt.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
 #: How often the main thread looks for a stop signal that arrived on another thread.
 SIGNAL_CHECK_SECONDS = 0.2
-
-
-@dataclass
-class Components:
-    """The long-lived parts of one server process."""
-
-    store: OperationStore
-    service: OperationService
-    authenticator: Authenticator
-    dispatcher: Dispatcher
-    executor: Executor
-    metrics: Metrics
-    identity: SqlIdentityStore
-    server_key: ServerKey
-    auditor: Auditor
-    tokens: TokenService
-    quota: QuotaLimiter
-
-
-def open_store(settings: Settings) -> SqlStore:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqlStore(settings.store_url)
-
-
-def build(settings: Settings, executor: Executor | None = None) -> Components:
-    """Wire the components together; the executor defaults to Dask as the settings describe it."""
-    store = open_store(settings)
-    identity = SqlIdentityStore(store)
-    server_key = ServerKey.load(settings)
-    sources = SourceRegistry(settings, StoredStorageCredentials(identity, server_key))
-    capabilities = describe_engine(settings.engine)
-    auditor = Auditor(identity)
-    authenticator = Authenticator(
-        identity, server_key, settings.iam, auditor, required=settings.auth_required
-    )
-    tokens = TokenService(identity, server_key, settings.iam)
-    quota = QuotaLimiter(SqlQuotaCounter(store), settings.iam.quotas)
-    executor = executor or DaskExecutor(settings.execution, settings.engine)
-    fetcher = AudioFetcher(store.inline_audio, sources.fetch, settings.limits.max_file_bytes)
-    metrics = Metrics(state_counts=store.state_counts)
-    pipeline = SlicePipeline(probe, plan_cut_points, recognise_slice)
-    dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics, pipeline=pipeline)
-    service = OperationService(store, sources, capabilities, settings, on_submit=dispatcher.wake)
-    return Components(
-        store,
-        service,
-        authenticator,
-        dispatcher,
-        executor,
-        metrics,
-        identity,
-        server_key,
-        auditor,
-        tokens,
-        quota,
-    )
 
 
 class Server(AbstractContextManager["Server"]):
@@ -115,7 +37,6 @@ class Server(AbstractContextManager["Server"]):
             self.components.authenticator,
             self.components.metrics,
             quota=self.components.quota,
-            tokens=self.components.tokens,
         )
         config = uvicorn.Config(
             app, host=settings.host, port=settings.port, log_level="warning", access_log=False

@@ -79,7 +79,9 @@ class Cli:
 
     def authenticate(self, header: str) -> Principal:
         with self.identity() as (identity, key):
-            gate = Authenticator(identity, key, Settings().iam, Auditor(identity))
+            settings = Settings().iam
+            tokens = TokenService(identity, key, settings)
+            gate = Authenticator(identity, tokens, settings, Auditor(identity))
             return gate.authenticate(header)
 
 

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from asyncstt.executor.dask import DaskExecutor, SliceHandle
 from asyncstt.pipeline.plan import SliceSpec
 from asyncstt.pipeline.task import SliceJob, SliceResult, recognise_slice
 from asyncstt.recognition import AudioEncoding, RecognitionSpec
+from asyncstt.server.process import free_port
 from asyncstt.settings import EngineSettings, ExecutionSettings, LimitSettings
 from tests.support.wer import JFK_REFERENCE, word_errors
 
@@ -40,13 +40,6 @@ START_TIMEOUT_SECONDS = 90.0
 WORKER_ARGS = ["--preload", "asyncstt.executor.worker", "--nthreads", "1", "--nworkers", "1"]
 COMPOSE = Path(__file__).resolve().parents[3] / "compose.yaml"
 EXECUTOR_LOG = "asyncstt.executor.dask"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def loaded_engines() -> list[str]:

@@ -20,6 +20,7 @@ from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.memory_counter import InMemoryQuotaCounter
 from asyncstt.iam.quota import QuotaLimiter
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
 from asyncstt.service.operations import OperationService
 from asyncstt.settings import QuotaSettings, Settings
@@ -81,7 +82,7 @@ def make_harness() -> Iterator[Callable[..., Harness]]:
         service = OperationService(store, sources, capabilities, Settings(**settings), clock)
         authenticator = Authenticator(
             identity,
-            ServerKey(b"0123456789abcdef0123"),
+            TokenService(identity, ServerKey(b"0123456789abcdef0123"), service.settings.iam, clock),
             service.settings.iam,
             Auditor(identity, clock),
             required=auth_required,

@@ -15,6 +15,7 @@ from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER
 from asyncstt.iam.server_key import ServerKey
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
+from asyncstt.iam.tokens import TokenService
 from asyncstt.settings import IamSettings
 from tests.factories import ManualClock
 
@@ -47,7 +48,13 @@ def admin(
 def authenticator(
     identity: InMemoryIdentityStore, server_key: ServerKey, clock: ManualClock
 ) -> Authenticator:
-    return Authenticator(identity, server_key, IamSettings(), Auditor(identity, clock), clock=clock)
+    return Authenticator(
+        identity,
+        TokenService(identity, server_key, IamSettings(), clock),
+        IamSettings(),
+        Auditor(identity, clock),
+        clock=clock,
+    )
 
 
 def test_folders_and_accounts_are_named_by_id_or_name(admin: IdentityAdmin) -> None:

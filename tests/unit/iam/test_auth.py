@@ -16,6 +16,7 @@ from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.records import ROLE_ADMIN, ROLE_STT_USER, Folder, RoleBinding, ServiceAccount
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.tokens import TokenService
 from asyncstt.settings import IamSettings
 from tests.factories import ManualClock
 
@@ -40,7 +41,7 @@ def authenticator(
 ) -> Authenticator:
     return Authenticator(
         identity,
-        ServerKey(b"0123456789abcdef0123"),
+        TokenService(identity, ServerKey(b"0123456789abcdef0123"), IamSettings(), clock),
         IamSettings(),
         Auditor(identity, clock),
         required=required,

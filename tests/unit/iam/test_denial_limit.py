@@ -7,6 +7,7 @@ from asyncstt.iam.audit import MAX_TRACKED, Auditor, DenialLimit
 from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.memory import InMemoryIdentityStore
 from asyncstt.iam.server_key import ServerKey
+from asyncstt.iam.tokens import TokenService
 from asyncstt.settings import IamSettings
 from tests.factories import ManualClock
 
@@ -51,10 +52,11 @@ def test_many_callers_do_not_grow_it_past_its_bound() -> None:
 def test_a_flood_of_refusals_writes_a_bounded_audit_log() -> None:
     identity = InMemoryIdentityStore()
     clock = ManualClock(NOW)
+    settings = IamSettings(audit_denials_per_minute=2)
     auth = Authenticator(
         identity,
-        ServerKey(b"0123456789abcdef0123"),
-        IamSettings(audit_denials_per_minute=2),
+        TokenService(identity, ServerKey(b"0123456789abcdef0123"), settings, clock),
+        settings,
         Auditor(identity, clock),
         clock=clock,
     )
