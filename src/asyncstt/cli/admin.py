@@ -8,14 +8,19 @@ import argparse
 import getpass
 import json
 import os
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from asyncstt.cli.arguments import (
+    add_store_options,
+    parse_duration,
+    parse_timestamp,
+    store_overrides,
+)
+from asyncstt.cli.tables import print_table, when
 from asyncstt.errors import InvalidArgument
 from asyncstt.settings import Settings
 
@@ -27,55 +32,8 @@ if TYPE_CHECKING:
     Commands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
-def add_store_options(parser: argparse.ArgumentParser) -> None:
-    """`--data-dir` and `--database`, which every command that opens the store takes."""
-    parser.add_argument(
-        "--data-dir", help="where the store and caches live (default: ./asyncstt-data)"
-    )
-    parser.add_argument(
-        "--database",
-        help="store URL, e.g. postgresql://user@host/db (default: SQLite in the data dir)",
-    )
-
-
-def store_overrides(args: argparse.Namespace) -> dict[str, object]:
-    """The settings `add_store_options` gave on the command line."""
-    values: dict[str, object] = {}
-    if getattr(args, "data_dir", None):
-        values["data_dir"] = Path(args.data_dir)
-    if getattr(args, "database", None):
-        values["database_url"] = args.database
-    return values
-
-
 #: Environment variable the storage secret key is read from (never from the command line).
 STORAGE_SECRET_ENV = "ASYNCSTT_STORAGE_SECRET"  # noqa: S105 (a variable name, not a secret)
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`30d`, `12h`, `90m`, `45s`, `2w`, or a sum of them such as `1d12h`."""
-    compact = text.strip().lower()
-    parts = _DURATION.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise InvalidArgument(
-            f"invalid duration {text!r}; write a number and a unit: 30d, 12h, 90m, 45s, 2w"
-        )
-    total = timedelta()
-    for number, unit in parts:
-        total += timedelta(**{_DURATION_UNITS[unit]: int(number)})
-    return total
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(
-            f"invalid time {text!r}; write ISO 8601, e.g. 2026-03-01T12:00:00Z"
-        ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @contextmanager
@@ -96,29 +54,6 @@ def _admin(args: argparse.Namespace) -> Iterator[IdentityAdmin]:
         yield IdentityAdmin(identity, ServerKey.load(settings), Auditor(identity))
     finally:
         store.close()
-
-
-def _when(moment: datetime | None, empty: str = "") -> str:
-    return moment.isoformat(timespec="seconds") if moment is not None else empty
-
-
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """A rich table on a terminal; tab-separated lines, header first, when piped (for scripts)."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=title)
-        for column in columns:
-            table.add_column(column, overflow="fold")
-        for row in rows:
-            table.add_row(*row)
-        Console().print(table)
-        return
-    print("\t".join(columns))
-    for row in rows:
-        # One line per row whatever a cell holds (a refusal's message may span lines).
-        print("\t".join(" ".join(cell.split()) for cell in row))
 
 
 def cmd_folders_create(args: argparse.Namespace) -> int:
@@ -192,7 +127,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         record, key = admin.rotate_api_key(args.key_id, grace)
         old = admin.list_api_keys(record.service_account_id)
     retired = next((k for k in old if k.id == args.key_id), None)
-    until = _when(retired.expires_at if retired is not None else None, "now")
+    until = when(retired.expires_at if retired is not None else None, "now")
     print(f"API key {args.key_id} keeps working until {until}; switch clients to the new key")
     _print_new_key(record.id, record.service_account_id, record.folder_id, key)
     return 0
@@ -258,7 +193,7 @@ def cmd_storage_show(args: argparse.Namespace) -> int:
     print(f"region: {record.region}")
     print(f"access key id: {record.access_key_id}")
     print("secret key: (stored encrypted, not shown)")
-    print(f"updated: {_when(record.updated_at)}")
+    print(f"updated: {when(record.updated_at)}")
     return 0
 
 
@@ -275,12 +210,12 @@ def _listing(
     read: Callable[[IdentityAdmin, argparse.Namespace], Iterable[_Row]],
     cells: Callable[[_Row], Sequence[str]],
 ) -> Callable[[argparse.Namespace], int]:
-    """A list command: what `read` returns, a row of `cells` each, printed by `_table`."""
+    """A list command: what `read` returns, a row of `cells` each, printed by `print_table`."""
 
     def command(args: argparse.Namespace) -> int:
         with _admin(args) as admin:
             rows = [cells(row) for row in read(admin, args)]
-        _table(title, columns, rows)
+        print_table(title, columns, rows)
         return 0
 
     return command
@@ -290,19 +225,19 @@ cmd_folders_list = _listing(
     "folders",
     ["id", "name", "created"],
     lambda admin, _: admin.list_folders(),
-    lambda f: [f.id, f.name, _when(f.created_at)],
+    lambda f: [f.id, f.name, when(f.created_at)],
 )
 cmd_accounts_list = _listing(
     "service accounts",
     ["id", "name", "folder", "created"],
     lambda admin, args: admin.list_service_accounts(args.folder),
-    lambda a: [a.id, a.name, a.folder_id, _when(a.created_at)],
+    lambda a: [a.id, a.name, a.folder_id, when(a.created_at)],
 )
 cmd_roles_list = _listing(
     "role bindings",
     ["folder", "service account", "role", "since"],
     lambda admin, args: admin.list_roles(args.folder),
-    lambda b: [b.folder_id, b.service_account_id, b.role, _when(b.created_at)],
+    lambda b: [b.folder_id, b.service_account_id, b.role, when(b.created_at)],
 )
 cmd_keys_list = _listing(
     "API keys",
@@ -312,9 +247,9 @@ cmd_keys_list = _listing(
         k.id,
         k.service_account_id,
         k.folder_id,
-        _when(k.created_at),
-        _when(k.expires_at, "never"),
-        _when(k.revoked_at, "yes") if k.revoked else "",
+        when(k.created_at),
+        when(k.expires_at, "never"),
+        when(k.revoked_at, "yes") if k.revoked else "",
         k.description,
     ],
 )
@@ -322,13 +257,15 @@ cmd_authorized_list = _listing(
     "authorized keys",
     ["id", "service account", "created", "revoked"],
     lambda admin, args: admin.list_authorized_keys(args.account),
-    lambda k: [k.id, k.service_account_id, _when(k.created_at), _when(k.revoked_at)],
+    lambda k: [k.id, k.service_account_id, when(k.created_at), when(k.revoked_at)],
 )
 cmd_audit = _listing(
     "audit log",
     ["at", "actor", "action", "target", "outcome", "detail"],
-    lambda admin, args: admin.audit_log(_timestamp(args.since) if args.since else None, args.limit),
-    lambda e: [_when(e.at), e.actor, e.action, e.target, e.outcome, e.detail],
+    lambda admin, args: admin.audit_log(
+        parse_timestamp(args.since) if args.since else None, args.limit
+    ),
+    lambda e: [when(e.at), e.actor, e.action, e.target, e.outcome, e.detail],
 )
 
 

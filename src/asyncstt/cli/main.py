@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from asyncstt import __version__
-from asyncstt.cli.admin import add_admin_commands, add_store_options, store_overrides
+from asyncstt.cli.admin import add_admin_commands
+from asyncstt.cli.arguments import add_store_options, store_overrides
 from asyncstt.errors import AsyncSttError
 from asyncstt.settings import Settings
 
