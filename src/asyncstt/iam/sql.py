@@ -7,7 +7,9 @@ database.
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Connection, Table, delete, exists, insert, select, update
 from sqlalchemy.engine import RowMapping
@@ -23,7 +25,7 @@ from asyncstt.iam.records import (
     ServiceAccount,
     StorageCredentialRecord,
 )
-from asyncstt.iam.upsert import upsert
+from asyncstt.store.database import dialect_insert
 from asyncstt.store.schema import (
     api_keys,
     audit_log,
@@ -35,71 +37,21 @@ from asyncstt.store.schema import (
 )
 from asyncstt.store.sql import SqlStore
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def _folder(row: RowMapping) -> Folder:
-    return Folder(id=row["id"], name=row["name"], created_at=row["created_at"])
-
-
-def _account(row: RowMapping) -> ServiceAccount:
-    return ServiceAccount(
-        id=row["id"], folder_id=row["folder_id"], name=row["name"], created_at=row["created_at"]
-    )
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 
-def _binding(row: RowMapping) -> RoleBinding:
-    return RoleBinding(
-        folder_id=row["folder_id"],
-        service_account_id=row["service_account_id"],
-        role=row["role"],
-        created_at=row["created_at"],
-    )
-
-
-def _api_key(row: RowMapping) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row["id"],
-        folder_id=row["folder_id"],
-        service_account_id=row["service_account_id"],
-        secret_hash=row["secret_hash"],
-        created_at=row["created_at"],
-        revoked=row["revoked"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
-        description=row["description"],
-    )
-
-
-def _authorized_key(row: RowMapping) -> AuthorizedKeyRecord:
-    return AuthorizedKeyRecord(
-        id=row["id"],
-        service_account_id=row["service_account_id"],
-        public_key_pem=row["public_key_pem"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
+def _record(kind: type[_Record], row: RowMapping) -> _Record:
+    """The record of `kind` a row holds: every record field is the column of the same name."""
+    return kind(**{field.name: row[field.name] for field in fields(kind)})
 
 
 def _storage(row: RowMapping) -> StorageCredentialRecord:
-    return StorageCredentialRecord(
-        folder_id=row["folder_id"],
-        endpoint_url=row["endpoint_url"],
-        region=row["region"],
-        access_key_id=row["access_key_id"],
-        encrypted_secret=bytes(row["encrypted_secret"]),
-        updated_at=row["updated_at"],
-    )
-
-
-def _audit(row: RowMapping) -> AuditEvent:
-    return AuditEvent(
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        target=row["target"],
-        outcome=row["outcome"],
-        detail=row["detail"],
-        id=row["id"],
-    )
+    record = _record(StorageCredentialRecord, row)
+    # Drivers may hand a binary column back as a memoryview.
+    return replace(record, encrypted_secret=bytes(record.encrypted_secret))
 
 
 def _require(connection: Connection, table: Table, key: str, what: str) -> None:
@@ -146,7 +98,7 @@ class SqlIdentityStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _folder(row)
+        return None if row is None else _record(Folder, row)
 
     def find_folder_by_name(self, name: str) -> Folder | None:
         with self._engine.connect() as connection:
@@ -155,12 +107,12 @@ class SqlIdentityStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _folder(row)
+        return None if row is None else _record(Folder, row)
 
     def list_folders(self) -> list[Folder]:
         statement = select(folders).order_by(folders.c.created_at, folders.c.id)
         with self._engine.connect() as connection:
-            return [_folder(row) for row in connection.execute(statement).mappings()]
+            return [_record(Folder, row) for row in connection.execute(statement).mappings()]
 
     def add_service_account(self, account: ServiceAccount) -> None:
         named = service_accounts.c.folder_id == account.folder_id
@@ -201,7 +153,7 @@ class SqlIdentityStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _account(row)
+        return None if row is None else _record(ServiceAccount, row)
 
     def list_service_accounts(self, folder_id: str | None = None) -> list[ServiceAccount]:
         statement = select(service_accounts).order_by(
@@ -210,7 +162,9 @@ class SqlIdentityStore:
         if folder_id is not None:
             statement = statement.where(service_accounts.c.folder_id == folder_id)
         with self._engine.connect() as connection:
-            return [_account(row) for row in connection.execute(statement).mappings()]
+            return [
+                _record(ServiceAccount, row) for row in connection.execute(statement).mappings()
+            ]
 
     # Roles
 
@@ -219,7 +173,7 @@ class SqlIdentityStore:
             _require(connection, folders, binding.folder_id, "folder")
             _require(connection, service_accounts, binding.service_account_id, "service account")
             connection.execute(
-                upsert(connection, role_bindings)
+                dialect_insert(connection, role_bindings)
                 .values(
                     folder_id=binding.folder_id,
                     service_account_id=binding.service_account_id,
@@ -256,7 +210,7 @@ class SqlIdentityStore:
         if folder_id is not None:
             statement = statement.where(role_bindings.c.folder_id == folder_id)
         with self._engine.connect() as connection:
-            return [_binding(row) for row in connection.execute(statement).mappings()]
+            return [_record(RoleBinding, row) for row in connection.execute(statement).mappings()]
 
     # API keys
 
@@ -288,14 +242,14 @@ class SqlIdentityStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _api_key(row)
+        return None if row is None else _record(ApiKeyRecord, row)
 
     def list_api_keys(self, account_id: str | None = None) -> list[ApiKeyRecord]:
         statement = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
         if account_id is not None:
             statement = statement.where(api_keys.c.service_account_id == account_id)
         with self._engine.connect() as connection:
-            return [_api_key(row) for row in connection.execute(statement).mappings()]
+            return [_record(ApiKeyRecord, row) for row in connection.execute(statement).mappings()]
 
     def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         statement = (
@@ -336,7 +290,7 @@ class SqlIdentityStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _authorized_key(row)
+        return None if row is None else _record(AuthorizedKeyRecord, row)
 
     def list_authorized_keys(self, account_id: str | None = None) -> list[AuthorizedKeyRecord]:
         statement = select(authorized_keys).order_by(
@@ -345,7 +299,10 @@ class SqlIdentityStore:
         if account_id is not None:
             statement = statement.where(authorized_keys.c.service_account_id == account_id)
         with self._engine.connect() as connection:
-            return [_authorized_key(row) for row in connection.execute(statement).mappings()]
+            return [
+                _record(AuthorizedKeyRecord, row)
+                for row in connection.execute(statement).mappings()
+            ]
 
     def revoke_authorized_key(self, key_id: str, now: datetime) -> bool:
         statement = (
@@ -369,7 +326,7 @@ class SqlIdentityStore:
         with self._writer.begin() as connection:
             _require(connection, folders, record.folder_id, "folder")
             connection.execute(
-                upsert(connection, storage_credentials)
+                dialect_insert(connection, storage_credentials)
                 .values(folder_id=record.folder_id, **values)
                 .on_conflict_do_update(
                     index_elements=[storage_credentials.c.folder_id], set_=values
@@ -411,4 +368,4 @@ class SqlIdentityStore:
         if since is not None:
             statement = statement.where(audit_log.c.at >= since)
         with self._engine.connect() as connection:
-            return [_audit(row) for row in connection.execute(statement).mappings()]
+            return [_record(AuditEvent, row) for row in connection.execute(statement).mappings()]

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select, tuple_
 
 from asyncstt.iam.counters import QUOTA_COUNTER_RETENTION, QUOTA_PRUNE_INTERVAL
-from asyncstt.iam.upsert import upsert
+from asyncstt.store.database import dialect_insert
 from asyncstt.store.schema import quota_counters
 from asyncstt.store.sql import SqlStore
 
@@ -33,7 +33,7 @@ class SqlQuotaCounter:
         with self._writer.begin() as connection:
             pruned = self._prune(connection, now - QUOTA_COUNTER_RETENTION) if prune else 0
             statement = (
-                upsert(connection, quota_counters)
+                dialect_insert(connection, quota_counters)
                 .values(subject=subject, quota=quota, window_start=window_start, count=1)
                 .on_conflict_do_update(
                     index_elements=[

@@ -16,10 +16,12 @@ from alembic.config import Config
 from sqlalchemy import (
     Connection,
     Engine,
+    Table,
     create_engine,
     event,
     text,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -144,3 +146,10 @@ def upgrade(url: str) -> None:
         migrate_engine(engine)
     finally:
         engine.dispose()
+
+
+def dialect_insert(connection: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in the dialect of `connection`'s database, which knows ON CONFLICT."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -8,7 +8,6 @@ for the lock goes through the busy timeout instead of failing. On PostgreSQL a c
 
 from __future__ import annotations
 
-import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    RowMapping,
     Table,
     and_,
     case,
@@ -28,14 +26,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from asyncstt.errors import ErrorInfo
-from asyncstt.operation import ApiVersion, Idempotency, Operation, OperationState, Progress
-from asyncstt.recognition import Priority, RecognitionSpec, Transcript
+from asyncstt.operation import Idempotency, Operation, OperationState, Progress
+from asyncstt.recognition import Priority, Transcript
 from asyncstt.store.base import Claim, reused_key
-from asyncstt.store.database import create_store_engine, migrate_engine, writer_of
+from asyncstt.store.database import create_store_engine, dialect_insert, migrate_engine, writer_of
+from asyncstt.store.rows import compressed, operation_of, row_of
 from asyncstt.store.schema import (
     idempotency_keys,
     operation_audio,
@@ -45,63 +43,6 @@ from asyncstt.store.schema import (
 
 _QUEUED = OperationState.QUEUED.value
 _RUNNING = OperationState.RUNNING.value
-
-
-def _compress(result: Transcript | None) -> bytes | None:
-    return None if result is None else zlib.compress(result.to_json().encode())
-
-
-def _values(operation: Operation) -> dict[str, Any]:
-    return {
-        "id": operation.id,
-        "folder_id": operation.folder_id,
-        "created_by": operation.created_by,
-        "api": operation.api.value,
-        "spec": operation.spec.to_json(),
-        "priority": int(operation.priority),
-        "source_uri": operation.source_uri,
-        "state": operation.state.value,
-        "processed_seconds": operation.progress.processed_seconds,
-        "total_seconds": operation.progress.total_seconds,
-        "stage": operation.progress.stage,
-        "result": _compress(operation.result),
-        "error_code": None if operation.error is None else operation.error.code,
-        "error_message": None if operation.error is None else operation.error.message,
-        "created_at": operation.created_at,
-        "modified_at": operation.modified_at,
-        "done_at": operation.done_at,
-        "cancel_requested": operation.cancel_requested,
-        "lease_owner": operation.lease_owner,
-        "lease_expires_at": operation.lease_expires_at,
-        "attempts": operation.attempts,
-    }
-
-
-def _operation(row: RowMapping) -> Operation:
-    result = row["result"]
-    return Operation(
-        id=row["id"],
-        folder_id=row["folder_id"],
-        created_by=row["created_by"],
-        api=ApiVersion(row["api"]),
-        spec=RecognitionSpec.from_json(row["spec"]),
-        source_uri=row["source_uri"],
-        created_at=row["created_at"],
-        modified_at=row["modified_at"],
-        state=OperationState(row["state"]),
-        progress=Progress(
-            float(row["processed_seconds"]), float(row["total_seconds"]), row["stage"]
-        ),
-        result=None if result is None else Transcript.from_json(zlib.decompress(result).decode()),
-        error=None
-        if row["error_code"] is None
-        else ErrorInfo(row["error_code"], row["error_message"]),
-        done_at=row["done_at"],
-        cancel_requested=row["cancel_requested"],
-        lease_owner=row["lease_owner"],
-        lease_expires_at=row["lease_expires_at"],
-        attempts=row["attempts"],
-    )
 
 
 def _held_by(owner: str) -> ColumnElement[bool]:
@@ -114,8 +55,7 @@ def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, An
     On PostgreSQL a conflicting insert of a concurrent transaction is waited for, so after False the existing
     row is committed and visible to the next statement.
     """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values).on_conflict_do_nothing()
+    statement = dialect_insert(connection, table).values(values).on_conflict_do_nothing()
     return connection.execute(statement).rowcount == 1
 
 
@@ -125,7 +65,7 @@ def _read(connection: Connection, operation_id: str) -> Operation | None:
         .mappings()
         .one_or_none()
     )
-    return None if row is None else _operation(row)
+    return None if row is None else operation_of(row)
 
 
 def _take_key(
@@ -197,7 +137,7 @@ class SqlStore:
                     holder = _take_key(connection, operation, idempotency, keys_expire_before)
                     if holder is not None:
                         return holder
-                connection.execute(insert(operations).values(_values(operation)))
+                connection.execute(insert(operations).values(row_of(operation)))
                 if inline_audio is not None:
                     connection.execute(
                         insert(operation_audio).values(operation_id=operation.id, data=inline_audio)
@@ -252,7 +192,7 @@ class SqlStore:
                 .returning(*operations.c)
             )
             row = connection.execute(statement).mappings().one()
-        return Claim(_operation(row), took_over=chosen.state == _RUNNING)
+        return Claim(operation_of(row), took_over=chosen.state == _RUNNING)
 
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         statement = (
@@ -315,7 +255,7 @@ class SqlStore:
                 state=(
                     OperationState.SUCCEEDED if result is not None else OperationState.FAILED
                 ).value,
-                result=_compress(result),
+                result=compressed(result),
                 error_code=None if error is None else error.code,
                 error_message=None if error is None else error.message,
                 done_at=now,
@@ -388,7 +328,7 @@ class SqlStore:
                 .mappings()
                 .one_or_none()
             )
-        return None if row is None else _operation(row)
+        return None if row is None else operation_of(row)
 
     def delete(self, operation_id: str) -> bool:
         # The audio row goes with it: ON DELETE CASCADE.
