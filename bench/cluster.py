@@ -126,18 +126,8 @@ class Postgres:
 
 
 def preload_module(choice: str) -> str | None:
-    """`asyncstt.executor.worker` when asked, or with `auto` once it is committed; None: engines load lazily."""
-    if choice == "none":
-        return None
-    if choice != "auto":
-        return choice
-    tracked = subprocess.run(
-        ["git", "ls-files", "--error-unmatch", "src/asyncstt/worker.py"],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    return WORKER_PRELOAD if tracked.returncode == 0 else None
+    """The worker --preload module named on the command line; None for `none` (engines load lazily)."""
+    return None if choice == "none" else choice
 
 
 def start_dask(workdir: Path, workers: int, preload: str | None) -> DaskCluster:
@@ -618,8 +608,8 @@ def main() -> None:
     parser.add_argument("--profile-top", type=int, default=15, help="functions listed")
     parser.add_argument(
         "--preload",
-        default="auto",
-        help="worker --preload module; auto: asyncstt.executor.worker once it is committed; none",
+        default=WORKER_PRELOAD,
+        help=f"worker --preload module (default {WORKER_PRELOAD}); none: engines load on the first slice",
     )
     parser.add_argument(
         "--quick",

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import importlib.util
 import os
 import signal
 import socket
@@ -61,11 +60,6 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def worker_preload() -> str | None:
-    """`asyncstt.executor.worker` once it exists in the installed package, else None (the engine loads lazily)."""
-    return WORKER_PRELOAD if importlib.util.find_spec(WORKER_PRELOAD) is not None else None
-
-
 def _task_states(keys: list[str], dask_scheduler: Any = None) -> dict[str, str]:
     # Runs on the scheduler, pickled by value: it may use nothing of this module.
     tasks = dask_scheduler.tasks
@@ -97,7 +91,7 @@ class DaskCluster:
     workdir: Path
     env: Mapping[str, str]
     workers: int = 2
-    preload: str | None = field(default_factory=worker_preload)
+    preload: str | None = WORKER_PRELOAD
     scheduler_port: int = field(default_factory=free_port)
     _scheduler: subprocess.Popen[bytes] | None = None
     _commands: list[_WorkerCommand] = field(default_factory=list)
