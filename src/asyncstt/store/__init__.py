@@ -1,3 +1,4 @@
-"""Durable state: operations, their audio when it came inline, and API keys."""
+"""Durable state: operations, their inline audio, slice checkpoints and idempotency keys; the tables (identity
+included) and migrations of every SQL store."""
 
 from __future__ import annotations
