@@ -1,8 +1,10 @@
-"""API v2 over REST: the `longRunningRecognize` request in, the `LongRunningRecognitionResponse` out.
+"""API v2: the `longRunningRecognize` request in, the `LongRunningRecognitionResponse` out.
 
-Both directions go through the official messages of `yandex.cloud.ai.stt.v2` and `json_format`, which gives
-the public gateway's leniency for free: camelCase and snake_case keys, int64 as a number or a string, enum
-names or numbers, unknown fields ignored.
+Both doors share the official messages of `yandex.cloud.ai.stt.v2`: gRPC hands them over as they are, REST reads
+its JSON into them with `json_format`, which gives the public gateway's leniency for free (camelCase and
+snake_case keys, int64 as a number or a string, enum names or numbers, unknown fields ignored). What a request
+asks for is then checked once, on the message, so that both doors refuse the same requests with the same
+messages.
 """
 
 from __future__ import annotations
@@ -43,30 +45,44 @@ class V2Submission:
     content: bytes | None
 
 
-def parse_long_running_request(body: bytes) -> V2Submission:
-    """Parse a request body as JSON whatever its Content-Type; raise InvalidArgument when it is not valid."""
+def long_running_request_from_json(body: bytes) -> stt_service_pb2.LongRunningRecognitionRequest:
+    """A REST body, JSON whatever its Content-Type, as the official message; InvalidArgument when it is not one.
+
+    Only the JSON is checked here (its shape, its encoding name, its base64); what the request asks for is
+    checked by `v2_submission`, for REST and gRPC alike.
+    """
     data = load_object(body)
     _check_encoding(_path(data, "config", "specification"))
     content = _take_content(_path(data, "audio"))
     request = parse_into(data, stt_service_pb2.LongRunningRecognitionRequest())
-    return _submission(request, content)
+    if content is not None:
+        request.audio.content = content
+    return request
 
 
-def _submission(request: Any, content: bytes | None) -> V2Submission:
+def v2_submission(request: stt_service_pb2.LongRunningRecognitionRequest) -> V2Submission:
+    """What a `LongRunningRecognitionRequest` asks for, whichever door it came through; InvalidArgument when it
+    is not valid."""
     spec = request.config.specification
+    encoding = _ENCODINGS.get(spec.audio_encoding)
+    if encoding is None:
+        # A gRPC client can send a number the enum does not have; protobuf keeps it.
+        raise _unknown_encoding("audioEncoding", spec.audio_encoding)
     spec_value = RecognitionSpec(
         language=spec.language_code,
         model=spec.model or _DEFAULT_MODEL,
-        audio_encoding=_ENCODINGS[spec.audio_encoding],
+        audio_encoding=encoding,
         sample_rate_hertz=spec.sample_rate_hertz or _DEFAULT_SAMPLE_RATE,
         audio_channel_count=spec.audio_channel_count or 1,
         profanity_filter=spec.profanity_filter,
         literature_text=spec.literature_text,
         raw_results=spec.raw_results,
     )
-    uri: str | None = request.audio.uri if request.audio.HasField("uri") else None
-    if uri is None and content is None:
+    source = request.audio.WhichOneof("audio_source")
+    if source is None:
         raise InvalidArgument("the request needs audio.uri (a link to the audio) or audio.content")
+    uri: str | None = request.audio.uri if source == "uri" else None
+    content: bytes | None = request.audio.content if source == "content" else None
     if uri is not None and not uri.strip():
         raise InvalidArgument("audio.uri is empty")
     return V2Submission(
@@ -99,15 +115,22 @@ def _check_encoding(spec: dict[str, Any]) -> None:
         if value is None:
             continue
         if not is_enum_value(value, _ENCODING_ENUM):
-            hint = "; send WAV files as LINEAR16_PCM" if str(value).upper() == "WAV" else ""
-            raise InvalidArgument(
-                f"config.specification.{key}: unknown audio encoding {json.dumps(value)}; "
-                f"use LINEAR16_PCM, OGG_OPUS or MP3{hint}"
-            )
+            raise _unknown_encoding(key, value)
+
+
+def _unknown_encoding(key: str, value: Any) -> InvalidArgument:
+    hint = "; send WAV files as LINEAR16_PCM" if str(value).upper() == "WAV" else ""
+    return InvalidArgument(
+        f"config.specification.{key}: unknown audio encoding {json.dumps(value)}; "
+        f"use LINEAR16_PCM, OGG_OPUS or MP3{hint}"
+    )
 
 
 def _take_content(audio: dict[str, Any]) -> bytes | None:
-    """Remove `content` from the body and decode it (see `decode_base64`)."""
+    """Remove `content` from the body and decode it (see `decode_base64`).
+
+    A body with both uri and content is refused here: the message can hold only one of them.
+    """
     value = audio.pop("content", None)
     if value is None:
         return None

@@ -1,8 +1,10 @@
-"""API v3 over REST: the `RecognizeFileRequest` in, the `getRecognition` stream of `StreamingResponse` out.
+"""API v3: the `RecognizeFileRequest` in, the `getRecognition` stream of `StreamingResponse` out.
 
-Both directions go through the official messages of `yandex.cloud.ai.stt.v3` and `json_format`: camelCase and
-snake_case keys, int64 as a number or a string, enum names or numbers, unknown fields ignored. The result stream
-emits unpopulated fields (`"resetTimeMs": "0"`, `"languages": []`), as the public service does.
+Both doors share the official messages of `yandex.cloud.ai.stt.v3`: gRPC hands them over as they are, REST reads
+its JSON into them with `json_format` (camelCase and snake_case keys, int64 as a number or a string, enum names
+or numbers, unknown fields ignored). What a request asks for is then checked once, on the message, so that both
+doors refuse the same requests with the same messages. The REST result stream emits unpopulated fields
+(`"resetTimeMs": "0"`, `"languages": []`), as the public service does.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor
+from google.protobuf.message import Message
 from yandex.cloud.ai.stt.v3 import stt_pb2
 
 from asyncstt.errors import InvalidArgument
@@ -47,18 +50,39 @@ class V3Submission:
     excluded_languages: tuple[str, ...] = ()
 
 
-def parse_recognize_file_request(body: bytes) -> V3Submission:
-    """Parse a request body as JSON whatever its Content-Type; raise InvalidArgument when it is not valid."""
+def recognize_file_request_from_json(body: bytes) -> stt_pb2.RecognizeFileRequest:
+    """A REST body, JSON whatever its Content-Type, as the official message; InvalidArgument when it is not one.
+
+    Only the JSON is checked here (its shape, its enum names, its base64); what the request asks for is checked
+    by `v3_submission`, for REST and gRPC alike.
+    """
     data = load_object(body)
     content = _take_content(data)
     _check_shape(data, stt_pb2.RecognizeFileRequest.DESCRIPTOR, "")
     request = parse_into(data, stt_pb2.RecognizeFileRequest())
+    if content is not None:
+        request.content = content
+    return request
+
+
+def v3_submission(request: stt_pb2.RecognizeFileRequest) -> V3Submission:
+    """What a `RecognizeFileRequest` asks for, whichever door it came through; InvalidArgument when it is not
+    valid.
+
+    Present but empty sub-messages (`recognition_classifier {}` and `speaker_labeling {}`, which the ai-studio
+    SDK always sends) ask for nothing and are accepted, as is an empty `model` (the default one).
+    """
+    _check_enums(request, "")
     _refuse_analytics(request)
-    uri: str | None = request.uri if request.HasField("uri") else None
-    if uri is None and content is None:
+    source = request.WhichOneof("AudioSource")
+    if source is None:
         raise InvalidArgument("the request needs uri (a link to the audio) or content")
+    uri: str | None = request.uri if source == "uri" else None
+    content: bytes | None = request.content if source == "content" else None
     if uri is not None and not uri.strip():
         raise InvalidArgument("uri is empty")
+    if content is not None and not content:
+        raise InvalidArgument("content is empty")
     language, candidates, excluded = _languages(request.recognition_model.language_restriction)
     spec = _spec(request.recognition_model, language, candidates)
     return V3Submission(spec=spec, uri=uri, content=content, excluded_languages=excluded)
@@ -170,17 +194,43 @@ def _check_enum(value: Any, enum: EnumDescriptor, where: str) -> None:
         raise InvalidArgument(f"{where}: unknown value {json.dumps(value)}; use one of: {names}")
 
 
+def _check_enums(message: Message, path: str) -> None:
+    """Every enum of the message names a value of its type.
+
+    A gRPC client can send a number that the type does not have (protobuf keeps it); it is refused with the
+    message that REST gives for it, the path spelled in camelCase.
+    """
+    for field in message.DESCRIPTOR.fields:
+        where = f"{path}.{field.json_name}" if path else field.json_name
+        if field.enum_type is not None:
+            values = (
+                getattr(message, field.name)
+                if field.is_repeated
+                else [getattr(message, field.name)]
+            )
+            for value in values:
+                _check_enum(value, field.enum_type, where)
+        elif (
+            field.message_type is not None and field.message_type.file.package != "google.protobuf"
+        ):
+            if field.is_repeated:
+                for item in getattr(message, field.name):
+                    _check_enums(item, where)
+            elif message.HasField(field.name):
+                _check_enums(getattr(message, field.name), where)
+
+
 def _take_content(data: dict[str, Any]) -> bytes | None:
-    """Remove `content` from the body and decode it (see `decode_base64`)."""
+    """Remove `content` from the body and decode it (see `decode_base64`).
+
+    A body with both uri and content is refused here: the message can hold only one of them.
+    """
     value = data.pop("content", None)
     if value is None:
         return None
     if data.get("uri") is not None:
         raise InvalidArgument("set only one of uri and content")
-    decoded = decode_base64(value, "content")
-    if not decoded:
-        raise InvalidArgument("content is empty")
-    return decoded
+    return decode_base64(value, "content")
 
 
 def session_uuid(operation_id: str) -> str:

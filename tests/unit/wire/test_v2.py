@@ -2,13 +2,20 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from yandex.cloud.ai.stt.v2 import stt_service_pb2 as v2
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance, Word
-from asyncstt.wire.v2 import parse_long_running_request, render_v2_response
+from asyncstt.wire.v2 import (
+    V2Submission,
+    long_running_request_from_json,
+    render_v2_response,
+    v2_submission,
+)
 from tests.factories import (
     CONTRACT_SPECIFICATION,
     CONTRACT_URI,
@@ -17,6 +24,11 @@ from tests.factories import (
     v2_request,
     v2_word,
 )
+
+
+def parse_long_running_request(body: bytes) -> V2Submission:
+    """What REST does with a body."""
+    return v2_submission(long_running_request_from_json(body))
 
 
 def test_contract_example_body_parses_with_mixed_key_spellings() -> None:
@@ -177,6 +189,66 @@ def test_parser_messages_carry_no_internal_location_noise() -> None:
         parse_long_running_request(v2_request({"sampleRateHertz": 1.5}))
     assert "LongRunningRecognitionRequest" not in raised.value.message
     assert "Failed to parse" not in raised.value.message
+
+
+def test_a_message_and_its_json_give_one_submission() -> None:
+    request = v2.LongRunningRecognitionRequest(
+        config=v2.RecognitionConfig(
+            specification=v2.RecognitionSpec(
+                language_code="en-US",
+                audio_encoding=v2.RecognitionSpec.LINEAR16_PCM,
+                sample_rate_hertz=8000,
+                audio_channel_count=2,
+                literature_text=True,
+            ),
+            folder_id="b1gfolder",
+        ),
+        audio=v2.RecognitionAudio(content=bytes(range(256))),
+    )
+    submission = v2_submission(request)
+    assert submission == parse_long_running_request(json_format.MessageToJson(request).encode())
+    assert submission.content == bytes(range(256))
+    assert (submission.uri, submission.folder_id) == (None, "b1gfolder")
+
+
+@pytest.mark.parametrize(
+    ("audio", "body", "message"),
+    [
+        (
+            v2.RecognitionAudio(),
+            v2_request(audio={}),
+            "the request needs audio.uri (a link to the audio) or audio.content",
+        ),
+        (v2.RecognitionAudio(uri=" "), v2_request(audio={"uri": " "}), "audio.uri is empty"),
+    ],
+)
+def test_a_message_is_refused_as_its_json_is(audio: Any, body: bytes, message: str) -> None:
+    with pytest.raises(InvalidArgument) as over_grpc:
+        v2_submission(v2.LongRunningRecognitionRequest(audio=audio))
+    with pytest.raises(InvalidArgument) as over_rest:
+        parse_long_running_request(body)
+    assert over_grpc.value.message == over_rest.value.message == message
+
+
+def test_empty_inline_content_reaches_the_service_from_either_door() -> None:
+    """The service refuses it (`audio.content is empty`), with the inline size limit."""
+    request = v2.LongRunningRecognitionRequest(audio=v2.RecognitionAudio(content=b""))
+    assert v2_submission(request).content == b""
+    assert parse_long_running_request(v2_request(audio={"content": ""})).content == b""
+
+
+def test_an_encoding_number_the_enum_lacks_is_refused_as_over_rest() -> None:
+    request = v2.LongRunningRecognitionRequest(audio=v2.RecognitionAudio(uri=CONTRACT_URI))
+    request.config.specification.audio_encoding = 9  # type: ignore[assignment]
+    with pytest.raises(InvalidArgument) as raised:
+        v2_submission(request)
+    assert raised.value.message == (
+        "config.specification.audioEncoding: unknown audio encoding 9; "
+        "use LINEAR16_PCM, OGG_OPUS or MP3"
+    )
+    with pytest.raises(InvalidArgument) as over_rest:
+        parse_long_running_request(v2_request({"audioEncoding": 9}))
+    assert over_rest.value.message == raised.value.message
 
 
 def test_render_one_chunk_per_utterance_with_one_based_string_channel_tags() -> None:

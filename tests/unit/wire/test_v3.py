@@ -15,10 +15,11 @@ from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utt
 from asyncstt.wire.v2 import render_v2_response
 from asyncstt.wire.v3 import (
     V3Submission,
-    parse_recognize_file_request,
+    recognize_file_request_from_json,
     render_recognition,
     render_stream_line,
     session_uuid,
+    v3_submission,
 )
 from tests.factories import make_transcript, make_utterance
 
@@ -66,7 +67,12 @@ UUID_SHAPE = re.compile(r"^[0-9a-f]{8}(-[0-9a-f]{8}){3}$")
 
 
 def parse(body: dict[str, Any]) -> V3Submission:
-    return parse_recognize_file_request(json.dumps(body).encode())
+    return parse_json(json.dumps(body).encode())
+
+
+def parse_json(raw: bytes) -> V3Submission:
+    """What REST does with a body."""
+    return v3_submission(recognize_file_request_from_json(raw))
 
 
 def with_model(**model: Any) -> dict[str, Any]:
@@ -76,7 +82,7 @@ def with_model(**model: Any) -> dict[str, Any]:
 def refused(body: dict[str, Any] | bytes) -> str:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     with pytest.raises(InvalidArgument) as caught:
-        parse_recognize_file_request(raw)
+        parse_json(raw)
     return caught.value.message
 
 
@@ -188,7 +194,7 @@ def test_official_message_serialised_by_json_format_is_accepted() -> None:
         stt_pb2.ContainerAudio.OGG_OPUS
     )
     request.recognition_model.language_restriction.language_code.extend(["en-US", "de-DE"])
-    spec = parse_recognize_file_request(json_format.MessageToJson(request).encode()).spec
+    spec = parse_json(json_format.MessageToJson(request).encode()).spec
     assert spec.model == "general:rc"
     assert spec.audio_encoding is AudioEncoding.OGG_OPUS
     assert (spec.language, spec.language_candidates) == ("auto", ("en-US", "de-DE"))
@@ -443,6 +449,134 @@ def test_audio_source_problems(body: dict[str, Any], message: str) -> None:
 )
 def test_body_that_is_not_a_json_object(raw: bytes, start: str) -> None:
     assert refused(raw).startswith(start)
+
+
+# --- RecognizeFileRequest messages, as gRPC hands them over -------------------------------------------
+
+
+def sdk_request(**fields: Any) -> Any:
+    """What the ai-studio SDK sends: empty classifier and labeling options, an empty model, raw PCM."""
+    request = stt_pb2.RecognizeFileRequest(**fields)
+    model = request.recognition_model
+    model.audio_format.raw_audio.audio_encoding = stt_pb2.RawAudio.LINEAR16_PCM
+    model.audio_format.raw_audio.sample_rate_hertz = 16000
+    model.audio_processing_type = stt_pb2.RecognitionModelOptions.FULL_DATA
+    model.language_restriction.restriction_type = stt_pb2.LanguageRestrictionOptions.WHITELIST
+    model.language_restriction.language_code.append("en-US")
+    request.recognition_classifier.SetInParent()
+    request.speaker_labeling.SetInParent()
+    return request
+
+
+def message_refused(request: Any) -> str:
+    with pytest.raises(InvalidArgument) as caught:
+        v3_submission(request)
+    return caught.value.message
+
+
+def test_sdk_request_with_empty_options_is_accepted() -> None:
+    request = sdk_request(content=b"\x01\x02")
+    assert request.HasField("recognition_classifier")
+    assert request.HasField("speaker_labeling")
+    assert v3_submission(request) == V3Submission(
+        spec=RecognitionSpec(
+            language="en-US",
+            model="general",
+            audio_encoding=AudioEncoding.LINEAR16_PCM,
+            sample_rate_hertz=16000,
+            raw_results=True,
+        ),
+        uri=None,
+        content=b"\x01\x02",
+    )
+
+
+def test_empty_options_in_json_are_accepted() -> None:
+    body = {"uri": URI, "recognitionClassifier": {}, "speakerLabeling": {}}
+    assert parse(body) == parse({"uri": URI})
+
+
+def test_a_message_and_its_json_give_one_submission() -> None:
+    request = sdk_request(content=bytes(range(256)))
+    body = json_format.MessageToJson(request).encode()
+    assert parse_json(body) == v3_submission(request)
+    by_link = sdk_request(uri=URI)
+    assert parse_json(json_format.MessageToJson(by_link).encode()) == v3_submission(by_link)
+
+
+def unknown_enum(field: str, number: int) -> Any:
+    request = stt_pb2.RecognizeFileRequest(uri=URI)
+    model = request.recognition_model
+    targets = {
+        "containerAudioType": (model.audio_format.container_audio, "container_audio_type"),
+        "audioEncoding": (model.audio_format.raw_audio, "audio_encoding"),
+        "restrictionType": (model.language_restriction, "restriction_type"),
+        "speakerLabeling": (request.speaker_labeling, "speaker_labeling"),
+    }
+    target, name = targets[field]
+    setattr(target, name, number)
+    return request
+
+
+@pytest.mark.parametrize(
+    ("field", "number", "json_body"),
+    [
+        (
+            "containerAudioType",
+            9,
+            with_model(audioFormat={"containerAudio": {"containerAudioType": 9}}),
+        ),
+        ("audioEncoding", 7, with_model(audioFormat={"rawAudio": {"audioEncoding": 7}})),
+        ("restrictionType", 5, with_model(languageRestriction={"restrictionType": 5})),
+        ("speakerLabeling", 3, {"uri": URI, "speakerLabeling": {"speakerLabeling": 3}}),
+    ],
+)
+def test_enum_numbers_the_type_lacks_are_refused_as_over_rest(
+    field: str, number: int, json_body: dict[str, Any]
+) -> None:
+    message = message_refused(unknown_enum(field, number))
+    assert f".{field}: unknown value {number}; use one of: " in message
+    assert message == refused(json_body)
+
+
+@pytest.mark.parametrize(
+    ("request_message", "json_body"),
+    [
+        (stt_pb2.RecognizeFileRequest(), {}),
+        (stt_pb2.RecognizeFileRequest(uri="  "), {"uri": "  "}),
+        (stt_pb2.RecognizeFileRequest(content=b""), {"content": ""}),
+        (
+            stt_pb2.RecognizeFileRequest(
+                uri=URI,
+                speaker_labeling=stt_pb2.SpeakerLabelingOptions(
+                    speaker_labeling=stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED
+                ),
+            ),
+            {"uri": URI, "speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}},
+        ),
+        (
+            stt_pb2.RecognizeFileRequest(
+                uri=URI,
+                recognition_classifier=stt_pb2.RecognitionClassifierOptions(
+                    classifiers=[stt_pb2.RecognitionClassifier(classifier="insult")]
+                ),
+            ),
+            {"uri": URI, "recognitionClassifier": {"classifiers": [{"classifier": "insult"}]}},
+        ),
+        (
+            stt_pb2.RecognizeFileRequest(
+                uri=URI,
+                speech_analysis=stt_pb2.SpeechAnalysisOptions(enable_speaker_analysis=True),
+            ),
+            {"uri": URI, "speechAnalysis": {"enableSpeakerAnalysis": True}},
+        ),
+    ],
+)
+def test_a_message_is_refused_as_its_json_is(
+    request_message: Any, json_body: dict[str, Any]
+) -> None:
+    message = message_refused(request_message)
+    assert message == refused(json_body)
 
 
 # --- getRecognition stream ------------------------------------------------------------------------

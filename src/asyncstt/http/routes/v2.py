@@ -9,7 +9,7 @@ from asyncstt.http.deps import BodyDep, CallerDep, IdempotencyDep, ServiceDep
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import render_operation
-from asyncstt.wire.v2 import parse_long_running_request
+from asyncstt.wire.v2 import long_running_request_from_json, v2_submission
 
 router = APIRouter(tags=["v2"])
 
@@ -25,7 +25,7 @@ def long_running_recognize(
     a recognition role there (403 PERMISSION_DENIED otherwise). The same `Idempotency-Key` with the same body
     returns the same operation for 24 h; with another body it is 400.
     """
-    submission = parse_long_running_request(body)
+    submission = v2_submission(long_running_request_from_json(body))
     principal = caller.act(submission.folder_id)
     operation = service.submit(
         principal,

@@ -13,7 +13,12 @@ from asyncstt.http.deps import BodyDep, CallerDep, FolderHeader, IdempotencyDep,
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import render_operation
-from asyncstt.wire.v3 import parse_recognize_file_request, render_recognition, render_stream_line
+from asyncstt.wire.v3 import (
+    recognize_file_request_from_json,
+    render_recognition,
+    render_stream_line,
+    v3_submission,
+)
 
 router = APIRouter(tags=["v3"])
 
@@ -36,7 +41,7 @@ def recognize_file_async(
     or to the caller's own folder when none is named; the caller needs a recognition role there. An
     `Idempotency-Key` works as in v2.
     """
-    submission = parse_recognize_file_request(body)
+    submission = v3_submission(recognize_file_request_from_json(body))
     principal = caller.act(folder_id or "")
     operation = service.submit(
         principal,
