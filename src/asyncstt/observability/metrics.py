@@ -55,6 +55,12 @@ class Metrics:
             ["code", "where"],
             registry=self.registry,
         )
+        self.grpc_requests = Counter(
+            "asyncstt_grpc_requests",
+            "Calls answered by the gRPC front door, by method and gRPC status code name.",
+            ["method", "code"],
+            registry=self.registry,
+        )
         self.lease_expiries = Counter(
             "asyncstt_lease_expiries",
             "Operations taken over from a dispatcher whose lease ran out, or lost by this one.",
@@ -74,8 +80,12 @@ class Metrics:
         self.operation_seconds.labels(outcome).observe(seconds)
 
     def error(self, code: int, where: str) -> None:
-        """`where`: `request` (an HTTP error answer) or `operation` (an operation that failed)."""
+        """`where`: `request` (an error answer of either front door) or `operation` (an operation that failed)."""
         self.errors.labels(str(code), where).inc()
+
+    def grpc_request(self, method: str, code: str) -> None:
+        """One gRPC call answered; `code`: the status code's name (`OK`, `NOT_FOUND`, …)."""
+        self.grpc_requests.labels(method, code).inc()
 
     def lease_expired(self) -> None:
         self.lease_expiries.inc()
