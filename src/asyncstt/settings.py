@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -160,6 +160,44 @@ class IamSettings(BaseModel):
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
 
+class GrpcSettings(BaseModel):
+    """The gRPC front door, for SpeechKit's official SDKs; it listens on `host` beside REST."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    port: int = Field(default=50051, ge=0, le=65535)
+    """Port the gRPC front door listens on. 0: no gRPC."""
+    tls_cert: Path | None = None
+    """PEM certificate (chain) the gRPC door presents. Unset: plaintext. Goes with `tls_key`."""
+    tls_key: Path | None = None
+    """PEM private key of `tls_cert`."""
+    public_address: str = ""
+    """`host:port` that endpoint discovery hands out and that clients sign JWTs for (`https://iam.<address>/iam/v1/tokens`). Empty: the listening address; set it when listening on `0.0.0.0` or behind a proxy. A TLS certificate must name its host."""
+    max_receive_bytes: int | None = Field(default=None, gt=0)
+    """Largest gRPC message received or sent, in bytes. Unset: twice `limits.max_inline_bytes` plus 1 MiB, like the REST body cap, so that inline audio just over the limit gets its precise message."""
+    workers: int = Field(default=32, gt=0)
+    """Threads answering gRPC calls; each result stream being read holds one."""
+
+    @model_validator(mode="after")
+    def _check_tls_pair(self) -> GrpcSettings:
+        self.tls_pair()
+        return self
+
+    def tls_pair(self) -> tuple[Path, Path] | None:
+        """The certificate and key files, None for plaintext; ValueError when only one is given."""
+        if self.tls_cert is not None and self.tls_key is not None:
+            return self.tls_cert, self.tls_key
+        if self.tls_cert is not None or self.tls_key is not None:
+            raise ValueError(
+                "the gRPC TLS certificate and key go together: give both tls_cert and tls_key, or neither"
+            )
+        return None
+
+    def receive_limit(self, limits: LimitSettings) -> int:
+        """`max_receive_bytes`, or the default derived from the inline-content limit."""
+        return self.max_receive_bytes or 2 * limits.max_inline_bytes + 1024**2
+
+
 class Settings(BaseSettings):
     """All of asyncstt's configuration."""
 
@@ -175,7 +213,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL of the store. Unset: a SQLite file in `data_dir`."""
     host: str = "127.0.0.1"
-    """Address the REST front door listens on."""
+    """Address the REST and gRPC front doors listen on."""
     port: int = 8000
     """Port the REST front door listens on."""
     default_language: str | None = None
@@ -189,6 +227,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     iam: IamSettings = Field(default_factory=IamSettings)
+    grpc: GrpcSettings = Field(default_factory=GrpcSettings)
 
     @property
     def store_url(self) -> str:

@@ -19,6 +19,12 @@ _STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
 Metadata = Sequence[tuple[str, str | bytes]]
 
 
+class Unimplemented(AsyncSttError):
+    """Not served by this server."""
+
+    code = 12
+
+
 def status_code(error: AsyncSttError) -> grpc.StatusCode:
     """The gRPC status code of `error`."""
     return _STATUS_CODES.get(error.code, grpc.StatusCode.INTERNAL)
