@@ -14,6 +14,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from yandex.cloud.ai.stt.v3 import stt_service_pb2 as stt_v3_pb2
+from yandex.cloud.ai.stt.v3 import stt_service_pb2_grpc as stt_v3_pb2_grpc
 from yandex.cloud.endpoint import api_endpoint_service_pb2, api_endpoint_service_pb2_grpc
 from yandex.cloud.iam.v1 import iam_token_service_pb2, iam_token_service_pb2_grpc
 from yandex.cloud.operation import operation_service_pb2, operation_service_pb2_grpc
@@ -22,6 +24,7 @@ from asyncstt.grpc.context import Door
 from asyncstt.grpc.endpoints import ApiEndpointService
 from asyncstt.grpc.iam import IamTokenService
 from asyncstt.grpc.operations import OperationService
+from asyncstt.grpc.recognizer import AsyncRecognizerService
 from asyncstt.settings import GrpcSettings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,11 @@ class Registration:
 def registrations(door: Door) -> list[Registration]:
     """Every service the door serves; health and reflection come on top."""
     return [
+        Registration(
+            AsyncRecognizerService(door),
+            stt_v3_pb2_grpc.add_AsyncRecognizerServicer_to_server,
+            _service_name(stt_v3_pb2, "AsyncRecognizer"),
+        ),
         Registration(
             ApiEndpointService(door),
             api_endpoint_service_pb2_grpc.add_ApiEndpointServiceServicer_to_server,
