@@ -18,7 +18,11 @@ from asyncstt.server.process import free_port
 
 @dataclass
 class ServeProcess:
-    """One `asyncstt serve` child process and an authenticated HTTP client for it."""
+    """One `asyncstt serve` child process and an authenticated HTTP client for it.
+
+    It serves no gRPC unless a test gives it a `grpc_port` (e.g. `free_port()`), so that parallel servers never
+    fight over gRPC's default port; `args` may add the other `--grpc-*` flags.
+    """
 
     data_dir: Path
     env: dict[str, str]
@@ -27,10 +31,18 @@ class ServeProcess:
     process: subprocess.Popen[bytes] | None = None
     api_key: str = ""
     log_path: Path | None = None
+    grpc_port: int = 0
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def grpc_address(self) -> str:
+        """`127.0.0.1:<grpc_port>`; only with a `grpc_port`."""
+        if not self.grpc_port:
+            raise RuntimeError("this server was started without gRPC; give it a grpc_port")
+        return f"127.0.0.1:{self.grpc_port}"
 
     def create_key(self, folder: str = "default", account: str = "sa-e2e") -> str:
         done = subprocess.run(
@@ -68,6 +80,8 @@ class ServeProcess:
                 str(self.data_dir),
                 "--port",
                 str(self.port),
+                "--grpc-port",
+                str(self.grpc_port),
                 *self.args,
             ],
             env=self.env,

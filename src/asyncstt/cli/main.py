@@ -12,8 +12,8 @@ from pathlib import Path
 from asyncstt import __version__
 from asyncstt.cli.admin import add_admin_commands
 from asyncstt.cli.arguments import add_store_options, store_overrides
-from asyncstt.errors import AsyncSttError
-from asyncstt.settings import Settings
+from asyncstt.errors import AsyncSttError, InvalidArgument
+from asyncstt.settings import GrpcSettings, Settings
 
 ENCODING_BY_SUFFIX = {
     ".wav": "LINEAR16_PCM",
@@ -42,7 +42,34 @@ def _execution_overrides(args: argparse.Namespace, settings: Settings) -> Settin
     return settings.model_copy(update={"execution": settings.execution.model_copy(update=changes)})
 
 
+def _grpc_overrides(args: argparse.Namespace, settings: Settings) -> Settings:
+    changes: dict[str, object] = {}
+    if args.grpc_port is not None:
+        changes["port"] = args.grpc_port
+    if args.grpc_tls_cert:
+        changes["tls_cert"] = Path(args.grpc_tls_cert)
+    if args.grpc_tls_key:
+        changes["tls_key"] = Path(args.grpc_tls_key)
+    if args.grpc_public_address:
+        changes["public_address"] = args.grpc_public_address
+    if not changes:
+        return settings
+    try:
+        grpc = GrpcSettings.model_validate(settings.grpc.model_dump() | changes)
+    except ValueError as error:
+        raise InvalidArgument(_validation_message(error)) from error
+    return settings.model_copy(update={"grpc": grpc})
+
+
+def _validation_message(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if errors is None:
+        return str(error)
+    return "; ".join(str(problem["msg"]).removeprefix("Value error, ") for problem in errors())
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from asyncstt.grpc.server import GrpcServerError
     from asyncstt.observability.logs import configure_logging
     from asyncstt.server.process import Server
 
@@ -51,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    settings = _execution_overrides(args, _settings(args, **overrides))
+    settings = _grpc_overrides(args, _execution_overrides(args, _settings(args, **overrides)))
     if args.file_root:
         settings = settings.model_copy(
             update={
@@ -61,9 +88,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
         )
     configure_logging()
-    server = Server(settings)
+    try:
+        server = Server(settings)
+    except GrpcServerError as error:
+        print(f"asyncstt: {error}", file=sys.stderr)
+        return 2
+    grpc = (
+        "no gRPC"
+        if server.grpc is None
+        else f"gRPC on {server.grpc.address}, {'TLS' if server.grpc.tls else 'plaintext'}"
+    )
     print(
-        f"asyncstt {__version__} listening on {server.url} (data dir: {settings.data_dir.resolve()})",
+        f"asyncstt {__version__} listening on {server.url} and {grpc} "
+        f"(data dir: {settings.data_dir.resolve()})",
         flush=True,
     )
     server.run()
@@ -111,11 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser(
-        "serve", help="run the REST API, the dispatcher and a local Dask cluster"
+        "serve", help="run the REST and gRPC APIs, the dispatcher and a local Dask cluster"
     )
     add_store_options(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument(
+        "--grpc-port", type=int, help="gRPC port to listen on (default 50051; 0: no gRPC)"
+    )
+    serve.add_argument(
+        "--grpc-tls-cert", metavar="FILE", help="PEM certificate for gRPC TLS (default: plaintext)"
+    )
+    serve.add_argument("--grpc-tls-key", metavar="FILE", help="PEM private key of --grpc-tls-cert")
+    serve.add_argument(
+        "--grpc-public-address",
+        metavar="HOST:PORT",
+        help="address gRPC endpoint discovery hands out (default: the listening address)",
+    )
     serve.add_argument("--dask", help="address of a Dask scheduler; default: start a local cluster")
     serve.add_argument(
         "--workers", type=int, help="local cluster worker processes (default: one per core)"

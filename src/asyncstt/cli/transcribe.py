@@ -148,6 +148,8 @@ def _transcribe_embedded(
     settings = settings.model_copy(
         update={
             "port": free_port(settings.host),
+            # The embedded server is reached over REST alone; it takes no port that another may want.
+            "grpc": settings.grpc.model_copy(update={"port": 0}),
             "file_sources": settings.file_sources.model_copy(update={"root": path.parent}),
         }
     )

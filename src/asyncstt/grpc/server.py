@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - recognised, not bound
 
 
+class GrpcServerError(RuntimeError):
+    """The gRPC server cannot be built as configured: its port is taken, its certificate unreadable."""
+
+
 @dataclass(frozen=True)
 class Registration:
     """One service of the door: its servicer, the generated function that adds it to a server, and its full
@@ -86,7 +90,7 @@ class GrpcServer:
     ) -> None:
         self.settings = settings or door.settings.grpc
         if port is None and self.settings.port == 0:
-            raise ValueError("the gRPC front door is off (port 0); give it a port to build it")
+            raise GrpcServerError("the gRPC front door is off (port 0); give it a port to build it")
         limit = self.settings.receive_limit(door.settings.limits)
         self._executor = ThreadPoolExecutor(self.settings.workers, thread_name_prefix="grpc")
         self._server = grpc.server(
@@ -99,8 +103,8 @@ class GrpcServer:
             ],
         )
         self.host = door.settings.host
-        self.tls = self.settings.tls_pair() is not None
         self.port = self._bind(self.settings.port if port is None else port)
+        self.tls = self.settings.tls_pair() is not None
         self.address = _address(self.host, self.port)
         self.door = dataclasses.replace(
             door, public_address=door.public_address or self.settings.public_address or self.address
@@ -114,20 +118,22 @@ class GrpcServer:
 
     def _bind(self, port: int) -> int:
         target = _address(self.host, port)
-        pair = self.settings.tls_pair()
         try:
+            pair = self.settings.tls_pair()
             if pair is None:
                 bound = self._server.add_insecure_port(target)
             else:
                 cert, key = pair
                 credentials = grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())])
                 bound = self._server.add_secure_port(target, credentials)
+        except ValueError as exc:
+            raise GrpcServerError(str(exc)) from exc
         except OSError as exc:
-            raise ValueError(f"cannot read the gRPC TLS certificate or key: {exc}") from exc
+            raise GrpcServerError(f"cannot read the gRPC TLS certificate or key: {exc}") from exc
         except RuntimeError as exc:
-            raise RuntimeError(f"the gRPC server could not listen on {target}: {exc}") from exc
+            raise GrpcServerError(f"the gRPC server could not listen on {target}: {exc}") from exc
         if bound == 0:
-            raise RuntimeError(f"the gRPC server could not listen on {target}")
+            raise GrpcServerError(f"the gRPC server could not listen on {target}")
         return bound
 
     def _register(self) -> tuple[str, ...]:

@@ -10,6 +10,8 @@ from asyncstt.dispatch.slice_pipeline import SlicePipeline
 from asyncstt.engines.catalog import describe_engine
 from asyncstt.executor.base import Executor
 from asyncstt.executor.dask import DaskExecutor
+from asyncstt.grpc.context import Door
+from asyncstt.grpc.server import GrpcServer
 from asyncstt.iam.audit import Auditor
 from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
@@ -81,3 +83,18 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
         auditor,
         quota,
     )
+
+
+def build_grpc(components: Components, settings: Settings) -> GrpcServer | None:
+    """The gRPC front door over the same components as REST, its port bound; None when its port is 0."""
+    if settings.grpc.port == 0:
+        return None
+    door = Door(
+        components.service,
+        components.authenticator,
+        components.quota,
+        components.metrics,
+        settings,
+        public_address=settings.grpc.public_address,
+    )
+    return GrpcServer(door, settings.grpc)

@@ -1,4 +1,5 @@
-"""A server process: the REST front door and the dispatcher over the assembled components, stopped in order."""
+"""A server process: the REST and gRPC front doors and the dispatcher over the assembled components, stopped in
+order."""
 
 from __future__ import annotations
 
@@ -12,21 +13,25 @@ from types import TracebackType
 
 import uvicorn
 
+from asyncstt.grpc.server import GrpcServer
 from asyncstt.http.app import create_app
-from asyncstt.server.assembly import Components, build
+from asyncstt.server.assembly import Components, build, build_grpc
 from asyncstt.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: How often the main thread looks for a stop signal that arrived on another thread.
 SIGNAL_CHECK_SECONDS = 0.2
+#: How long gRPC calls still running at a stop (a result stream being read) may take to finish.
+GRPC_GRACE_SECONDS = 5.0
 
 
 class Server(AbstractContextManager["Server"]):
-    """A server process: REST on `host:port`, plus the dispatcher feeding the executor.
+    """A server process: REST on `host:port`, gRPC on `host:grpc.port` (unless 0), plus the dispatcher feeding
+    the executor.
 
     `run()` serves in the calling thread until interrupted; as a context manager it serves in a background
-    thread (used by `asyncstt transcribe` and by tests).
+    thread (used by `asyncstt transcribe` and by tests). The gRPC port is bound when the server is built.
     """
 
     def __init__(self, settings: Settings, components: Components | None = None) -> None:
@@ -43,13 +48,20 @@ class Server(AbstractContextManager["Server"]):
         )
         self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
+        self.grpc: GrpcServer | None = None
+        try:
+            self.grpc = build_grpc(self.components, settings)
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
 
     def run(self) -> None:
-        """Serve until SIGINT or SIGTERM, then stop in order: HTTP, dispatcher (handing work back), executor.
+        """Serve until SIGINT or SIGTERM, then stop in order: gRPC, HTTP, dispatcher (handing work back),
+        executor.
 
         The signals are caught here rather than by uvicorn, which re-raises them once it has stopped and so
         would end the process before the dispatcher could hand its operations back. The main thread waits
@@ -79,6 +91,14 @@ class Server(AbstractContextManager["Server"]):
                 self.close()
                 raise RuntimeError(f"the HTTP server could not start on {self.url}")
             self._thread.join(0.05)
+        if self.grpc is not None:
+            self.grpc.start()
+            log.info(
+                "gRPC on %s (%s); endpoint discovery hands out %s",
+                self.grpc.address,
+                "TLS" if self.grpc.tls else "plaintext",
+                self.grpc.door.public_address,
+            )
         return self
 
     def __exit__(
@@ -87,12 +107,22 @@ class Server(AbstractContextManager["Server"]):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stop_grpc()
         self._uvicorn.should_exit = True
         if self._thread is not None:
             self._thread.join(10)
         self.close()
 
+    def _stop_grpc(self) -> None:
+        if self.grpc is None:
+            return
+        started = time.monotonic()
+        self.grpc.stop(GRPC_GRACE_SECONDS)
+        self.grpc = None
+        log.info("gRPC stopped in %.1f s", time.monotonic() - started)
+
     def close(self) -> None:
+        self._stop_grpc()
         started = time.monotonic()
         self.components.dispatcher.stop()
         log.info("dispatcher stopped in %.1f s", time.monotonic() - started)
