@@ -14,6 +14,8 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from yandex.cloud.ai.stt.v2 import stt_service_pb2 as stt_v2_pb2
+from yandex.cloud.ai.stt.v2 import stt_service_pb2_grpc as stt_v2_pb2_grpc
 from yandex.cloud.ai.stt.v3 import stt_service_pb2 as stt_v3_pb2
 from yandex.cloud.ai.stt.v3 import stt_service_pb2_grpc as stt_v3_pb2_grpc
 from yandex.cloud.endpoint import api_endpoint_service_pb2, api_endpoint_service_pb2_grpc
@@ -25,6 +27,7 @@ from asyncstt.grpc.endpoints import ApiEndpointService
 from asyncstt.grpc.iam import IamTokenService
 from asyncstt.grpc.operations import OperationService
 from asyncstt.grpc.recognizer import AsyncRecognizerService
+from asyncstt.grpc.stt_v2 import SttV2Service
 from asyncstt.settings import GrpcSettings
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,11 @@ def registrations(door: Door) -> list[Registration]:
             AsyncRecognizerService(door),
             stt_v3_pb2_grpc.add_AsyncRecognizerServicer_to_server,
             _service_name(stt_v3_pb2, "AsyncRecognizer"),
+        ),
+        Registration(
+            SttV2Service(door),
+            stt_v2_pb2_grpc.add_SttServiceServicer_to_server,
+            _service_name(stt_v2_pb2, "SttService"),
         ),
         Registration(
             ApiEndpointService(door),

@@ -2,10 +2,12 @@
 
 It does what REST's `longRunningRecognize` does, with the same checks, quota and messages; the request comes as
 the official message (inline audio as bytes) and the idempotency key as metadata. Streaming recognition is not
-served: the base class answers it UNIMPLEMENTED.
+served: StreamingRecognize answers UNIMPLEMENTED.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import grpc
 from yandex.cloud.ai.stt.v2 import stt_service_pb2, stt_service_pb2_grpc
@@ -51,3 +53,15 @@ class SttV2Service(stt_service_pb2_grpc.SttServiceServicer):
             admit=lambda: who.spend(QuotaKind.SUBMIT),
         )
         return to_operation_pb(operation)
+
+    def StreamingRecognize(
+        self,
+        request_iterator: Iterator[stt_service_pb2.StreamingRecognitionRequest],
+        context: grpc.ServicerContext,
+    ) -> Iterator[stt_service_pb2.StreamingRecognitionResponse]:
+        """Not served: this server recognizes recorded files only."""
+        # Not an AsyncSttError: no REST route answers it, and UNIMPLEMENTED has no place among their codes.
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "streaming recognition is not served by this server; use LongRunningRecognize",
+        )
