@@ -17,5 +17,5 @@ WORKDIR /var/lib/asyncstt
 ENV ASYNCSTT_DATA_DIR=/var/lib/asyncstt \
     ASYNCSTT_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1
-EXPOSE 8000
+EXPOSE 8000 50051
 CMD ["asyncstt", "serve"]

@@ -44,6 +44,7 @@ from asyncstt.settings import (  # noqa: E402
     EngineSettings,
     ExecutionSettings,
     FileSourceSettings,
+    GrpcSettings,
     LimitSettings,
     Settings,
 )
@@ -115,6 +116,7 @@ def service_seconds(
     settings = Settings(
         data_dir=data_dir,
         port=free_port(),
+        grpc=GrpcSettings(port=0),
         file_sources=FileSourceSettings(root=path.parent),
         execution=ExecutionSettings(
             local_workers=workers, slice_seconds=slice_seconds, poll_interval_seconds=0.05
