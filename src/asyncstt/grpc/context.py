@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -21,6 +20,7 @@ from typing import Any, NoReturn, Protocol, TypeVar, cast
 import grpc
 from google.protobuf.message import Message
 
+from asyncstt import ids
 from asyncstt.errors import AsyncSttError
 from asyncstt.grpc.errors import abort_with, internal_error, status_code
 from asyncstt.iam.auth import Authenticator, Principal
@@ -38,8 +38,6 @@ FOLDER_ID = "x-folder-id"
 IDEMPOTENCY_KEY = "idempotency-key"
 CLIENT_REQUEST_ID = "x-client-request-id"
 REQUEST_ID = "x-request-id"
-# Only a harmless token is echoed back, as over REST; anything else a client sends there is dropped.
-_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -155,9 +153,8 @@ def rpc(method_name: str) -> Callable[[Handler], Handler]:
 
 
 def _begin(method: str, context: grpc.ServicerContext) -> _Call:
-    sent = metadata(context, CLIENT_REQUEST_ID)
-    client_request_id = sent if sent is not None and _CLIENT_REQUEST_ID.fullmatch(sent) else None
-    call = _Call(method, str(uuid.uuid4()), client_request_id)
+    sent = ids.client_request_id(metadata(context, CLIENT_REQUEST_ID))
+    call = _Call(method, str(uuid.uuid4()), sent)
     # Every call runs in a contextvars.Context of its own, so this is seen by this call alone.
     _CURRENT.set(call)
     context.set_trailing_metadata(_ids(call))

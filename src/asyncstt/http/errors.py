@@ -9,7 +9,6 @@ metrics; refusals (401, 403, 429) are also written to the audit log.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -24,14 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncstt.errors import HTTP_STATUS_BY_CODE, AsyncSttError, ResourceExhausted
 from asyncstt.iam.auth import Authenticator, Principal
+from asyncstt.ids import client_request_id
 from asyncstt.observability.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
 CLIENT_REQUEST_ID_HEADER = "x-client-request-id"
-# Only a harmless token is echoed back; anything else a client sends there is dropped.
-_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 #: gRPC code for HTTP errors raised by the framework itself (routing).
 _CODE_BY_HTTP_STATUS = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 413: 3, 429: 8, 503: 14}
 
@@ -155,8 +153,7 @@ class RequestContextMiddleware:
 def _client_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == CLIENT_REQUEST_ID_HEADER.encode():
-            text = value.decode("latin-1")
-            return text if _CLIENT_REQUEST_ID.fullmatch(text) else None
+            return client_request_id(value.decode("latin-1"))
     return None
 
 
