@@ -234,8 +234,8 @@ def section(args: argparse.Namespace, phases: list[Phase], idle_rate: float) -> 
     setup = (
         f"Command: `python bench/grpc_polls.py --polls {args.polls} --seconds {args.seconds:g} "
         f"--rounds {args.rounds}`. Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, HEAD {head} "
-        "(other engineers' uncommitted edits included). One `asyncstt serve` process (SQLite, fake engine, "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, HEAD {head}. "
+        "One `asyncstt serve` process (SQLite, fake engine, "
         "quotas off, plaintext gRPC), one client polling one done operation at a time, in turns REST then "
         f"gRPC; the idle server's own CPU ({idle_rate * 1000:.1f} ms per second: its dispatcher and the "
         "Dask scheduler) is subtracted. The last column is the 1-minute load average at the start and end of "
