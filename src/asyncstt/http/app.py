@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from asyncstt import __version__
 from asyncstt.http.errors import install_error_handling
-from asyncstt.http.routes import health, iam, operations, page, v2, v3
+from asyncstt.http.routes import health, iam, operations, page, subtitles, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
 from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.quota import QuotaLimiter
@@ -41,6 +41,7 @@ def create_app(
     app.include_router(v2.router)
     app.include_router(v3.router)
     app.include_router(operations.router)
+    app.include_router(subtitles.router)
     app.include_router(iam.router)
     app.include_router(health.router)
     app.include_router(metrics_route.router)
