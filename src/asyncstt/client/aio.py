@@ -38,7 +38,6 @@ class AsyncClient:
         self.url = url.rstrip("/")
         self.folder_id = folder_id
         self.inline_limit = inline_limit
-        self.timeout = timeout
         self._headers = protocol.base_headers(api_key, iam_token, folder_id)
         self._uploader = Uploader(upload) if upload is not None else None
         self._owns_http = http is None
@@ -155,7 +154,6 @@ class AsyncClient:
                 params=call.params,
                 content=call.body,
                 headers={**self._headers, **call.headers},
-                timeout=self.timeout,
             )
         except httpx.TimeoutException as error:
             raise ClientError(4, f"{call.method} {call.path} timed out: {error}") from None

@@ -38,8 +38,8 @@ def transcript_from_v2(response: dict[str, Any]) -> Transcript:
         words = tuple(
             Word(
                 text=word.word,
-                start=word.start_time.ToTimedelta().total_seconds(),
-                end=word.end_time.ToTimedelta().total_seconds(),
+                start=_seconds(word.start_time),
+                end=_seconds(word.end_time),
                 confidence=word.confidence,
             )
             for word in alternative.words
@@ -105,6 +105,11 @@ def _utterance(channel: int, alternative: Any) -> Utterance:
         language=language.language_code if language is not None else None,
         language_probability=language.probability if language is not None else 0.0,
     )
+
+
+def _seconds(duration: Any) -> float:
+    # Not ToTimedelta: it truncates to microseconds, and "0.879999999s" would read 0.879999.
+    return float(duration.seconds + duration.nanos / 1e9)
 
 
 def _transcript(utterances: list[Utterance], duration: float) -> Transcript:

@@ -23,7 +23,8 @@ class Client:
     `url` is the server's base URL (`http://127.0.0.1:8000`). Give `api_key` or `iam_token` (none for a server
     without authentication); `folder_id` names the folder to act in (else the key's own). Files over
     `inline_limit` bytes are uploaded to `upload`'s bucket and submitted by link. `http` sends through an
-    httpx client of the caller's (its transport and settings as they are; it is not closed here).
+    httpx client of the caller's (its transport, timeout and settings as they are;
+    it is not closed here).
     """
 
     def __init__(
@@ -41,7 +42,6 @@ class Client:
         self.url = url.rstrip("/")
         self.folder_id = folder_id
         self.inline_limit = inline_limit
-        self.timeout = timeout
         self._headers = protocol.base_headers(api_key, iam_token, folder_id)
         self._uploader = Uploader(upload) if upload is not None else None
         self._owns_http = http is None
@@ -160,7 +160,6 @@ class Client:
                 params=call.params,
                 content=call.body,
                 headers={**self._headers, **call.headers},
-                timeout=self.timeout,
             )
         except httpx.TimeoutException as error:
             raise ClientError(4, f"{call.method} {call.path} timed out: {error}") from None
