@@ -4,7 +4,6 @@ keys, storage credentials and the audit log in `asyncstt.cli.admin`."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,18 +11,9 @@ from pathlib import Path
 from asyncstt import __version__
 from asyncstt.cli.admin import add_admin_commands
 from asyncstt.cli.arguments import add_store_options, store_overrides
+from asyncstt.cli.failure import CommandFailed
 from asyncstt.errors import AsyncSttError, InvalidArgument
 from asyncstt.settings import GrpcSettings, Settings
-
-ENCODING_BY_SUFFIX = {
-    ".wav": "LINEAR16_PCM",
-    ".pcm": "LINEAR16_PCM",
-    ".raw": "LINEAR16_PCM",
-    ".ogg": "OGG_OPUS",
-    ".opus": "OGG_OPUS",
-    ".oga": "OGG_OPUS",
-    ".mp3": "MP3",
-}
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -108,33 +98,77 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from asyncstt.cli.transcribe import TranscribeRequest, transcribe
+    from asyncstt.cli.transcribe import Options, run
 
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"asyncstt: {path}: no such file", file=sys.stderr)
+    paths = [Path(name) for name in args.files]
+    missing = [path for path in paths if not path.is_file()]
+    if missing:
+        for path in missing:
+            print(f"asyncstt: {path}: no such file", file=sys.stderr)
         return 2
-    encoding = args.encoding or ENCODING_BY_SUFFIX.get(path.suffix.lower(), "OGG_OPUS")
-    request = TranscribeRequest(
-        path=path,
+    options = Options(
+        format=args.format,
         language=args.language,
-        model=args.model,
-        encoding=encoding,
-        sample_rate=args.sample_rate,
-        channels=args.channels,
-        literature_text=args.literature,
-        raw_results=args.raw_results,
-        profanity_filter=args.profanity_filter,
+        deferred=args.model == "deferred-general",
+        detach=args.detach,
     )
-    settings = _execution_overrides(args, _settings(args))
-    operation = transcribe(request, settings, server=args.server, api_key=args.api_key)
-    if args.format == "json":
-        print(json.dumps(operation, ensure_ascii=False, indent=2))
-    else:
-        from asyncstt.cli.transcribe import operation_text
+    return run(
+        paths,
+        options,
+        _execution_overrides(args, _settings(args)),
+        out=Path(args.out) if args.out else None,
+        resume=args.resume,
+        server=args.server,
+        api_key=args.api_key,
+    )
 
-        print(operation_text(operation))
-    return 0 if "error" not in operation else 1
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from asyncstt.cli.batch import BatchOptions, run_batch
+
+    options = BatchOptions(
+        source=args.prefix,
+        out=args.out,
+        deferred=args.deferred,
+        max_in_flight=args.max_in_flight,
+        language=args.language,
+        detach=args.detach,
+    )
+    return run_batch(
+        options,
+        _execution_overrides(args, _settings(args)),
+        server=args.server,
+        api_key=args.api_key,
+    )
+
+
+def _result_format(text: str) -> str:
+    """`--format`, taking `text` (its name before subtitles came) for `txt`."""
+    return "txt" if text == "text" else text
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return number
+
+
+def _add_recognition_options(parser: argparse.ArgumentParser) -> None:
+    """The language, and where to send requests: `--server` with its key, or an embedded server."""
+    parser.add_argument(
+        "--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)"
+    )
+    parser.add_argument(
+        "--server", help="URL of a running asyncstt; default: start one in this process"
+    )
+    parser.add_argument("--api-key", help="API key for --server")
+    parser.add_argument(
+        "--workers", type=int, help="local cluster worker processes when no --server is given"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,45 +209,92 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     tr = commands.add_parser(
-        "transcribe", help="recognise a file through the API and print the result"
+        "transcribe",
+        help="recognise local files through the API, printing the text or writing a result per file",
+        description="Submit every file at once (the server queues them), show each one's progress, and "
+        "write each result as OUT/<file stem>.<format>; a lone file with neither --out nor --resume is "
+        "printed instead. Ctrl-C cancels what was submitted (or, with --detach, leaves it running).",
     )
     add_store_options(tr)
-    tr.add_argument("file")
+    tr.add_argument("files", nargs="+", metavar="FILE")
     tr.add_argument(
-        "--language", default="", help="e.g. en-US, ru-RU, auto (default: the server's default)"
+        "--format",
+        type=_result_format,
+        choices=["txt", "json", "srt", "vtt"],
+        default="txt",
+        help="text, the transcript as JSON, or SubRip / WebVTT subtitles (default txt)",
     )
-    tr.add_argument("--model", default="general", help="general or deferred-general")
-    tr.add_argument("--format", choices=["text", "json"], default="text")
     tr.add_argument(
-        "--encoding",
-        choices=["LINEAR16_PCM", "OGG_OPUS", "MP3"],
-        help="default: from the file name",
+        "--out", metavar="DIR", help="where results are written (default: the current directory)"
     )
-    tr.add_argument("--sample-rate", type=int, default=16000, help="for headerless LINEAR16_PCM")
-    tr.add_argument("--channels", type=int, default=1, help="for headerless LINEAR16_PCM")
-    tr.add_argument("--literature", action="store_true", help="punctuated, capitalised text")
-    tr.add_argument("--raw-results", action="store_true", help="numbers spelled out in text")
-    tr.add_argument("--profanity-filter", action="store_true", help="mask profanities")
     tr.add_argument(
-        "--server", help="URL of a running asyncstt; default: start one in this process"
+        "--resume", action="store_true", help="skip the files whose result file exists already"
     )
-    tr.add_argument("--api-key", help="API key for --server")
     tr.add_argument(
-        "--workers", type=int, help="local cluster worker processes when no --server is given"
+        "--detach",
+        action="store_true",
+        help="on Ctrl-C leave the submitted operations running instead of cancelling them",
+    )
+    _add_recognition_options(tr)
+    tr.add_argument(
+        "--model",
+        default="general",
+        choices=["general", "deferred-general"],
+        help="deferred-general: cheaper, started when no standard work waits",
     )
     tr.set_defaults(handler=cmd_transcribe)
+
+    batch = commands.add_parser(
+        "batch",
+        help="recognise every audio object under an S3 prefix, writing <name>.json and <name>.txt",
+        description="List the audio objects under the prefix and submit each by its s3:// link with an "
+        "idempotency key made from its bucket, key and ETag, at most --max-in-flight at once; a re-run "
+        "submits nothing twice and writes what has finished since. Storage endpoint and credentials come "
+        "from the ASYNCSTT_STORAGE__* settings.",
+    )
+    add_store_options(batch)
+    batch.add_argument("prefix", metavar="s3://BUCKET/PREFIX/")
+    batch.add_argument(
+        "--out",
+        metavar="s3://BUCKET/OUT/ | DIR",
+        default=".",
+        help="where results are written: a prefix in the storage or a directory (default: .)",
+    )
+    mode = batch.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--deferred",
+        dest="deferred",
+        action="store_true",
+        default=True,
+        help="deferred recognition: cheaper, started when no standard work waits (default)",
+    )
+    mode.add_argument(
+        "--standard", dest="deferred", action="store_false", help="standard recognition"
+    )
+    batch.add_argument(
+        "--max-in-flight",
+        type=_positive,
+        default=8,
+        metavar="N",
+        help="operations submitted and not yet finished at most (default 8)",
+    )
+    batch.add_argument(
+        "--detach",
+        action="store_true",
+        help="on Ctrl-C leave the operations in flight running (a re-run picks them up)",
+    )
+    _add_recognition_options(batch)
+    batch.set_defaults(handler=cmd_batch)
 
     add_admin_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from asyncstt.cli.transcribe import TranscribeError
-
     args = build_parser().parse_args(argv)
     try:
         result: int = args.handler(args)
-    except TranscribeError as error:
+    except CommandFailed as error:
         print(f"asyncstt: {error}", file=sys.stderr)
         return 1
     except AsyncSttError as error:

@@ -1,186 +1,220 @@
-"""`asyncstt transcribe`: one file through the real v2 API path, with a progress bar.
+"""`asyncstt transcribe FILE…`: local files through the API, all submitted at once, the server queueing them.
 
-Without `--server` it starts an embedded server in this process for the duration of the call, creates a
-key for itself in the data dir and submits a `file://` link; with `--server` it sends the bytes inline.
+Each file's result is written as `<out>/<file stem>.<format>`, or printed when one file is given with no
+`--out` (and no `--resume`, which needs a file to look for). Without `--server` an embedded server runs in
+this process for the duration of the call and the files are submitted as `file://` links; with `--server`
+they go through `asyncstt.client` as any client's would (inline, or uploaded to a bucket when too large).
+Ctrl-C cancels what was submitted and not finished, or leaves it running with `--detach`, naming the ids.
 """
 
 from __future__ import annotations
 
-import base64
-import time
+import functools
+import json
+import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-import httpx
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
+from asyncstt.cli.embedded import embedded_server
+from asyncstt.cli.flight import Flight, Pacer
+from asyncstt.cli.progress import ProgressBoard
+from asyncstt.client import Client, ClientError, OperationStatus, Recognition
+from asyncstt.errors import InvalidArgument
 from asyncstt.settings import Settings
 
-POLL_INTERVAL_SECONDS = 0.5
-
-
-class TranscribeError(Exception):
-    """The server refused the request or the operation failed; the message says why."""
+Format = Literal["txt", "json", "srt", "vtt"]
+FORMATS: tuple[Format, ...] = ("txt", "json", "srt", "vtt")
 
 
 @dataclass(frozen=True)
-class TranscribeRequest:
+class Job:
+    """One file to recognise and where its result goes: a file, or stdout when `target` is None."""
+
     path: Path
+    target: Path | None
+
+    @property
+    def name(self) -> str:
+        """How the file is named in progress lines and messages."""
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Options:
+    """What every file of one call is recognised with."""
+
+    format: Format = "txt"
     language: str = ""
-    model: str = "general"
-    encoding: str = "OGG_OPUS"
-    sample_rate: int = 16000
-    channels: int = 1
-    literature_text: bool = False
-    raw_results: bool = False
-    profanity_filter: bool = False
+    deferred: bool = False
+    detach: bool = False
 
 
-def request_body(
-    request: TranscribeRequest, *, uri: str | None = None, content: bytes | None = None
-) -> dict[str, Any]:
-    """A v2 longRunningRecognize body, spelled as SpeechKit's own documentation spells it."""
-    specification: dict[str, Any] = {
-        "model": request.model,
-        "audioEncoding": request.encoding,
-        "literature_text": request.literature_text,
-        "rawResults": request.raw_results,
-        "profanityFilter": request.profanity_filter,
-    }
-    if request.language:
-        specification["languageCode"] = request.language
-    if request.encoding == "LINEAR16_PCM":
-        specification["sampleRateHertz"] = request.sample_rate
-        specification["audioChannelCount"] = request.channels
-    audio: dict[str, str] = (
-        {"uri": uri} if uri is not None else {"content": base64.b64encode(content or b"").decode()}
-    )
-    return {"config": {"specification": specification}, "audio": audio}
+@dataclass(frozen=True)
+class Outcome:
+    """How a call ended: the files whose result was not written, each with the reason, and whether Ctrl-C
+    stopped it."""
+
+    failed: dict[str, str]
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        return 1 if self.failed else 0
 
 
-class ApiClient:
-    """The few v2 calls the command needs."""
+def plan(paths: Sequence[Path], out: Path | None, format: Format, *, resume: bool) -> list[Job]:
+    """A job per file: stdout for a lone file with neither `out` nor `resume`, else `<out or .>/<stem>.<format>`.
 
-    def __init__(self, base_url: str, api_key: str | None) -> None:
-        headers = {"Authorization": f"Api-Key {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=60.0)
+    Two files that would write one result are refused before anything is submitted.
+    """
+    if len(paths) == 1 and out is None and not resume:
+        return [Job(paths[0], None)]
+    folder = out if out is not None else Path(".")
+    by_target: dict[Path, Path] = {}
+    for path in paths:
+        target = folder / f"{path.stem}.{format}"
+        first = by_target.setdefault(target, path)
+        if first != path:
+            raise InvalidArgument(f"{first} and {path} would both be written to {target}")
+    return [Job(path, target) for target, path in by_target.items()]
 
-    def close(self) -> None:
-        self._http.close()
 
-    def _json(self, response: httpx.Response) -> dict[str, Any]:
-        try:
-            body: dict[str, Any] = response.json()
-        except ValueError as error:
-            raise TranscribeError(
-                f"the server answered {response.status_code} with no JSON"
-            ) from error
-        if response.status_code != 200:
-            raise TranscribeError(
-                f"the server refused the request ({response.status_code}): {body.get('message')}"
-            )
-        return body
+def already_done(jobs: Sequence[Job], resume: bool) -> tuple[list[Job], list[Job]]:
+    """(to run, to skip): with `resume`, a job whose result file exists is skipped."""
+    if not resume:
+        return list(jobs), []
+    run = [job for job in jobs if job.target is None or not job.target.exists()]
+    skip = [job for job in jobs if job.target is not None and job.target.exists()]
+    return run, skip
 
-    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._json(self._http.post("/speech/stt/v2/longRunningRecognize", json=body))
 
-    def get(self, operation_id: str) -> dict[str, Any]:
-        return self._json(self._http.get(f"/operations/{operation_id}"))
-
-    def wait(self, operation: dict[str, Any], console: Console) -> dict[str, Any]:
-        """Poll until done, drawing the operation's progress metadata as a bar on stderr."""
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("queued", total=None)
-            while not operation.get("done"):
-                time.sleep(POLL_INTERVAL_SECONDS)
-                operation = self.get(operation["id"])
-                metadata = operation.get("metadata") or {}
-                total = float(metadata.get("totalSeconds") or 0) or None
-                bar.update(
-                    task,
-                    description=str(metadata.get("stage", "working")),
-                    total=total,
-                    completed=float(metadata.get("processedSeconds") or 0),
-                )
-        return operation
+def render(recognition: Recognition, format: Format) -> str:
+    """A result as the file of `format` holds it, ending with a newline."""
+    if format == "json":
+        return json.dumps(recognition.to_json(), ensure_ascii=False, indent=2) + "\n"
+    if format == "srt":
+        return recognition.srt()
+    if format == "vtt":
+        return recognition.vtt()
+    return recognition.text + "\n"
 
 
 def transcribe(
-    request: TranscribeRequest,
+    jobs: Sequence[Job],
+    options: Options,
+    client: Client,
+    console: Console,
+    *,
+    by_link: bool,
+) -> tuple[Outcome, str]:
+    """Submit every job, wait for all, write each result; (the outcome, the text meant for stdout).
+
+    `by_link` submits `file://` links (the embedded server reads the files itself) rather than the bytes.
+    """
+    board = ProgressBoard(console, len(jobs), keep_finished=True)
+    pacer = Pacer(board.say)
+    flight = Flight(client, pacer, board.update)
+    by_name = {job.name: job for job in jobs}
+    failed: dict[str, str] = {}
+    printed = ""
+    with board:
+        try:
+            for job in jobs:
+                try:
+                    status = pacer.call(functools.partial(_submit, client, job, options, by_link))
+                except ClientError as error:
+                    failed[job.name] = _refused(board, job.name, error)
+                    continue
+                board.add(job.name)
+                flight.add(job.name, status)
+            while flight:
+                for name, status in flight.round():
+                    job = by_name[name]
+                    try:
+                        printed += _finish(client, pacer, board, job, status, options.format)
+                    except ClientError as error:
+                        failed[name] = _refused(board, name, error)
+        except KeyboardInterrupt:
+            for line in flight.interrupt(detach=options.detach):
+                board.say(line)
+            return Outcome(failed, interrupted=True), printed
+    return Outcome(failed), printed
+
+
+def _submit(client: Client, job: Job, options: Options, by_link: bool) -> OperationStatus:
+    if by_link:
+        return client.submit_link(
+            job.path.resolve().as_uri(), language=options.language, deferred=options.deferred
+        )
+    return client.submit_file(job.path, language=options.language, deferred=options.deferred)
+
+
+def _finish(
+    client: Client,
+    pacer: Pacer,
+    board: ProgressBoard,
+    job: Job,
+    status: OperationStatus,
+    format: Format,
+) -> str:
+    """Write a finished job's result; the text for stdout when it has no file."""
+    if status.error is not None:
+        raise status.error
+    text = render(pacer.call(lambda: client.result(status.id)), format)
+    if job.target is None:
+        return text
+    job.target.parent.mkdir(parents=True, exist_ok=True)
+    # Whole or not at all: --resume takes any file there for a finished result.
+    partial = job.target.with_name(job.target.name + ".part")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(job.target)
+    board.say(f"{job.name}: wrote {job.target}")
+    return ""
+
+
+def _refused(board: ProgressBoard, name: str, error: ClientError) -> str:
+    board.finish(name)
+    board.say(f"{name}: failed: {error.message}")
+    return error.message
+
+
+def run(
+    paths: Sequence[Path],
+    options: Options,
     settings: Settings,
     *,
-    server: str | None = None,
-    api_key: str | None = None,
-) -> dict[str, Any]:
-    """Submit, wait and return the finished operation's JSON."""
+    out: Path | None,
+    resume: bool,
+    server: str | None,
+    api_key: str | None,
+) -> int:
+    """The whole command: plan, skip what `resume` finds done, run the rest; the exit code."""
     console = Console(stderr=True)
+    jobs, skipped = already_done(plan(paths, out, options.format, resume=resume), resume)
+    for job in skipped:
+        console.print(
+            f"{job.name}: skipped, {job.target} exists (--resume)", highlight=False, soft_wrap=True
+        )
+    if not jobs:
+        return 0
     if server:
-        data = request.path.read_bytes()
-        limit = settings.limits.max_inline_bytes
-        if len(data) > limit:
-            raise TranscribeError(
-                f"{request.path} is {len(data) / 1024**2:.0f} MB; inline audio is limited to "
-                f"{limit / 1024**2:.0f} MB: put it in a bucket and submit the link"
-            )
-        client = ApiClient(server, api_key)
-        try:
-            return client.wait(client.submit(request_body(request, content=data)), console)
-        finally:
-            client.close()
-    return _transcribe_embedded(request, settings, console)
-
-
-def _transcribe_embedded(
-    request: TranscribeRequest, settings: Settings, console: Console
-) -> dict[str, Any]:
-    from asyncstt.iam.admin import IdentityAdmin
-    from asyncstt.server.process import Server, free_port
-
-    path = request.path.resolve()
-    settings = settings.model_copy(
-        update={
-            "port": free_port(settings.host),
-            # The embedded server is reached over REST alone; it takes no port that another may want.
-            "grpc": settings.grpc.model_copy(update={"port": 0}),
-            "file_sources": settings.file_sources.model_copy(update={"root": path.parent}),
-        }
-    )
-    with console.status("starting the embedded server and loading the model…"):
-        server = Server(settings)
-        server.__enter__()
-    try:
-        components = server.components
-        admin = IdentityAdmin(components.identity, components.server_key, components.auditor)
-        _, account = admin.bootstrap("default", "transcribe-cli")
-        _, key = admin.create_api_key(account.id, description="asyncstt transcribe")
-        client = ApiClient(server.url, key)
-        try:
-            return client.wait(client.submit(request_body(request, uri=path.as_uri())), console)
-        finally:
-            client.close()
-    finally:
-        server.__exit__(None, None, None)
-
-
-def operation_text(operation: dict[str, Any]) -> str:
-    """The text of a finished v2 operation, one line per channel for multi-channel audio."""
-    if "error" in operation:
-        error = operation["error"]
-        return f"error {error.get('code')}: {error.get('message')}"
-    chunks = operation.get("response", {}).get("chunks", [])
-    by_channel: dict[str, list[str]] = {}
-    for chunk in chunks:
-        by_channel.setdefault(chunk["channelTag"], []).append(chunk["alternatives"][0]["text"])
-    if len(by_channel) <= 1:
-        return " ".join(text for texts in by_channel.values() for text in texts)
-    return "\n".join(
-        f"channel {tag}: {' '.join(texts)}" for tag, texts in sorted(by_channel.items())
-    )
+        with Client(
+            server, api_key=api_key, inline_limit=settings.limits.max_inline_bytes
+        ) as client:
+            outcome, printed = transcribe(jobs, options, client, console, by_link=False)
+    else:
+        root = Path(os.path.commonpath([job.path.resolve().parent for job in jobs]))
+        with (
+            embedded_server(settings, console, "transcribe", file_root=root) as endpoint,
+            Client(endpoint.url, api_key=endpoint.api_key) as client,
+        ):
+            outcome, printed = transcribe(jobs, options, client, console, by_link=True)
+    sys.stdout.write(printed)
+    return outcome.exit_code
