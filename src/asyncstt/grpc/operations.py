@@ -24,10 +24,11 @@ class OperationService(operation_service_pb2_grpc.OperationServiceServicer):
 
     @rpc("/yandex.cloud.operation.OperationService/Get")
     def Get(self, request: GetOperationRequest, context: grpc.ServicerContext) -> Operation:
-        """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one)."""
+        """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one); a
+        queued one with its place in the queue."""
         found = caller(self.door, context)
         _, operation = found.find(self.door.service, request.operation_id, folder_id(context))
-        return to_operation_pb(operation)
+        return to_operation_pb(operation, self.door.service.queue_position(operation))
 
     @rpc("/yandex.cloud.operation.OperationService/Cancel")
     def Cancel(self, request: CancelOperationRequest, context: grpc.ServicerContext) -> Operation:

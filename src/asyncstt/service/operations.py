@@ -260,6 +260,17 @@ class OperationService:
             )
         return operation.result or Transcript()
 
+    def queue_position(self, operation: Operation) -> int | None:
+        """Where a QUEUED operation, as `find` read it, stands in the queue now (1: the next one claimed).
+
+        None for any other: a running or finished operation costs no query.
+        """
+        if operation.state is not OperationState.QUEUED:
+            return None
+        return self._store.queue_position(
+            operation, self._clock(), self._settings.execution.deferred_deadline_seconds
+        )
+
     def _expired(self, operation: Operation) -> bool:
         # The sweeper purges in rounds; an operation past its retention is gone for clients at once.
         if operation.done_at is None:

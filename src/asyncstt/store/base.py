@@ -66,6 +66,13 @@ class OperationStore(Protocol):
         `attempts` increased by one. Two concurrent callers never get the same operation.
         """
 
+    def queue_position(
+        self, operation: Operation, now: datetime, deferred_deadline_seconds: float | None = None
+    ) -> int:
+        """Where the QUEUED `operation` stands in the queue: 1 + how many operations `claim` at `now`, with
+        the same `deferred_deadline_seconds`, would take before it. One count, no lock.
+        """
+
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         """Extend the lease; False when `owner` no longer holds it (then it must stop working on it)."""
 

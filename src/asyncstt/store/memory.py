@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,25 @@ class _Key:
     request_hash: str
     operation_id: str
     created_at: datetime
+
+
+def _claim_rank(
+    now: datetime, deferred_deadline_seconds: float | None
+) -> Callable[[Operation], tuple[int, datetime, str]]:
+    """`claim`'s order: standard and aged deferred operations first, each group oldest first."""
+    aged_before = (
+        None
+        if deferred_deadline_seconds is None
+        else now - timedelta(seconds=deferred_deadline_seconds)
+    )
+
+    def rank(op: Operation) -> tuple[int, datetime, str]:
+        urgent = op.priority is Priority.STANDARD or (
+            aged_before is not None and op.created_at <= aged_before
+        )
+        return (0 if urgent else 1, op.created_at, op.id)
+
+    return rank
 
 
 class InMemoryStore:
@@ -69,29 +89,9 @@ class InMemoryStore:
         now: datetime,
         deferred_deadline_seconds: float | None = None,
     ) -> Claim | None:
-        aged_before = (
-            None
-            if deferred_deadline_seconds is None
-            else now - timedelta(seconds=deferred_deadline_seconds)
-        )
-
-        def rank(op: Operation) -> tuple[int, datetime, str]:
-            urgent = op.priority is Priority.STANDARD or (
-                aged_before is not None and op.created_at <= aged_before
-            )
-            return (0 if urgent else 1, op.created_at, op.id)
-
+        rank = _claim_rank(now, deferred_deadline_seconds)
         with self._lock:
-            candidates = [
-                op
-                for op in self._operations.values()
-                if op.state is OperationState.QUEUED
-                or (
-                    op.state is OperationState.RUNNING
-                    and op.lease_expires_at is not None
-                    and op.lease_expires_at <= now
-                )
-            ]
+            candidates = self._claimable(now)
             if not candidates:
                 return None
             chosen = min(candidates, key=rank)
@@ -104,6 +104,27 @@ class InMemoryStore:
             )
             self._operations[chosen.id] = claimed
             return Claim(claimed, took_over=chosen.state is OperationState.RUNNING)
+
+    def queue_position(
+        self, operation: Operation, now: datetime, deferred_deadline_seconds: float | None = None
+    ) -> int:
+        rank = _claim_rank(now, deferred_deadline_seconds)
+        own = rank(operation)
+        with self._lock:
+            return 1 + sum(rank(op) < own for op in self._claimable(now) if op.id != operation.id)
+
+    def _claimable(self, now: datetime) -> list[Operation]:
+        """What `claim` chooses from: QUEUED operations and RUNNING ones whose lease has run out."""
+        return [
+            op
+            for op in self._operations.values()
+            if op.state is OperationState.QUEUED
+            or (
+                op.state is OperationState.RUNNING
+                and op.lease_expires_at is not None
+                and op.lease_expires_at <= now
+            )
+        ]
 
     def _held(self, operation_id: str, owner: str) -> Operation | None:
         op = self._operations.get(operation_id)

@@ -49,6 +49,23 @@ def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """What a claim chooses from: QUEUED operations and RUNNING ones whose lease has run out."""
+    return or_(
+        operations.c.state == _QUEUED,
+        and_(operations.c.state == _RUNNING, operations.c.lease_expires_at <= now),
+    )
+
+
+def _urgent(now: datetime, deferred_deadline_seconds: float | None) -> ColumnElement[bool]:
+    """Standard operations, and deferred ones that waited `deferred_deadline_seconds` (None: never)."""
+    urgent = operations.c.priority == int(Priority.STANDARD)
+    if deferred_deadline_seconds is None:
+        return urgent
+    aged_before = now - timedelta(seconds=deferred_deadline_seconds)
+    return or_(urgent, operations.c.created_at <= aged_before)
+
+
 def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
     """Insert a row unless one with its primary key exists; True when it was inserted.
 
@@ -157,20 +174,11 @@ class SqlStore:
         now: datetime,
         deferred_deadline_seconds: float | None = None,
     ) -> Claim | None:
-        urgent = operations.c.priority == int(Priority.STANDARD)
-        if deferred_deadline_seconds is not None:
-            aged_before = now - timedelta(seconds=deferred_deadline_seconds)
-            urgent = or_(urgent, operations.c.created_at <= aged_before)
         # Standard and aged deferred operations first, each group oldest first.
-        rank = case((urgent, 0), else_=1)
+        rank = case((_urgent(now, deferred_deadline_seconds), 0), else_=1)
         candidate = (
             select(operations.c.id, operations.c.state)
-            .where(
-                or_(
-                    operations.c.state == _QUEUED,
-                    and_(operations.c.state == _RUNNING, operations.c.lease_expires_at <= now),
-                )
-            )
+            .where(_claimable(now))
             .order_by(rank, operations.c.created_at, operations.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -193,6 +201,27 @@ class SqlStore:
             )
             row = connection.execute(statement).mappings().one()
         return Claim(operation_of(row), took_over=chosen.state == _RUNNING)
+
+    def queue_position(
+        self, operation: Operation, now: datetime, deferred_deadline_seconds: float | None = None
+    ) -> int:
+        urgent = _urgent(now, deferred_deadline_seconds)
+        older = or_(
+            operations.c.created_at < operation.created_at,
+            and_(
+                operations.c.created_at == operation.created_at,
+                operations.c.id < operation.id,
+            ),
+        )
+        aged = deferred_deadline_seconds is not None and (
+            operation.created_at <= now - timedelta(seconds=deferred_deadline_seconds)
+        )
+        own_urgent = operation.priority is Priority.STANDARD or aged
+        # Ahead of an urgent operation: older urgent ones; of any other: every urgent one and older others.
+        ahead = and_(urgent, older) if own_urgent else or_(urgent, older)
+        statement = select(func.count()).where(_claimable(now), ahead)
+        with self._engine.connect() as connection:
+            return 1 + connection.execute(statement).scalar_one()
 
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         statement = (

@@ -34,8 +34,11 @@ _KEY_ORDER = (
 _UNKNOWN_FAILURE = ErrorInfo(code=13, message="the operation failed for an unknown reason")
 
 
-def to_operation_pb(op: Operation) -> operation_pb2.Operation:
-    """The protobuf form of `op`, for gRPC and as the source of the REST JSON."""
+def to_operation_pb(op: Operation, queue_position: int | None = None) -> operation_pb2.Operation:
+    """The protobuf form of `op`, for gRPC and as the source of the REST JSON.
+
+    `queue_position` (see `OperationService.queue_position`) goes into the metadata of an operation not done.
+    """
     message = operation_pb2.Operation(
         id=op.id,
         created_at=_timestamp(op.created_at),
@@ -55,23 +58,25 @@ def to_operation_pb(op: Operation) -> operation_pb2.Operation:
         message.error.code = error.code
         message.error.message = error.message
     else:
-        message.metadata.Pack(to_progress_pb(op.progress))
+        message.metadata.Pack(to_progress_pb(op.progress, queue_position))
     return message
 
 
-def render_operation(op: Operation) -> dict[str, Any]:
-    """The JSON object that REST returns for `op`."""
+def render_operation(op: Operation, queue_position: int | None = None) -> dict[str, Any]:
+    """The JSON object that REST returns for `op`; `queuePosition` is in its metadata when given."""
     rendered: dict[str, Any] = json_format.MessageToDict(
-        to_operation_pb(op), preserving_proto_field_name=False
+        to_operation_pb(op, queue_position), preserving_proto_field_name=False
     )
     rendered["done"] = op.done
     if "metadata" in rendered:
         # A fresh operation has processed 0 of 0 seconds; show the zeros rather than drop them.
         progress: dict[str, Any] = json_format.MessageToDict(
-            to_progress_pb(op.progress), always_print_fields_with_no_presence=True
+            to_progress_pb(op.progress, queue_position), always_print_fields_with_no_presence=True
         )
         rendered["metadata"] = {"@type": rendered["metadata"]["@type"]} | {
-            field.json_name: progress[field.json_name] for field in PROGRESS_FIELDS
+            field.json_name: progress[field.json_name]
+            for field in PROGRESS_FIELDS
+            if field.name != "queue_position" or queue_position is not None
         }
     if "error" in rendered:
         rendered["error"].setdefault("details", [])

@@ -3,6 +3,9 @@
 It is built at run time into the default descriptor pool, so that `json_format` can pack it into an `Any`
 and render it back with its `@type` (`type.googleapis.com/asyncstt.v1.RecognitionProgress`) like any
 message of the official packages. Clients of the public service ignore unknown metadata.
+
+A queued operation polled through the Operation API also carries `queuePosition`: 1 for the next operation a
+dispatcher claims.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
             ("processed_seconds", "processedSeconds", field.TYPE_DOUBLE),
             ("total_seconds", "totalSeconds", field.TYPE_DOUBLE),
             ("stage", "stage", field.TYPE_STRING),
+            # 1 + how many operations will be claimed before this one; 0 (left out) when not queued.
+            ("queue_position", "queuePosition", field.TYPE_INT32),
         ],
         start=1,
     ):
@@ -50,10 +55,11 @@ RecognitionProgress: Any = _message_class()
 PROGRESS_FIELDS: tuple[Any, ...] = tuple(RecognitionProgress.DESCRIPTOR.fields)
 
 
-def to_progress_pb(progress: Progress) -> Any:
-    """The protobuf form of `progress`."""
+def to_progress_pb(progress: Progress, queue_position: int | None = None) -> Any:
+    """The protobuf form of `progress`, with the operation's place in the queue while it waits there."""
     return RecognitionProgress(
         processed_seconds=progress.processed_seconds,
         total_seconds=progress.total_seconds,
         stage=progress.stage,
+        queue_position=queue_position or 0,
     )

@@ -27,6 +27,7 @@ def cancel_operation(
 def get_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
 ) -> JSONResponse:
-    """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one)."""
+    """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one); a
+    queued one with its place in the queue."""
     _, operation = caller.find(service, operation_id, folder_id or "")
-    return JSONResponse(render_operation(operation))
+    return JSONResponse(render_operation(operation, service.queue_position(operation)))
