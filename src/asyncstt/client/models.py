@@ -24,6 +24,8 @@ class Progress:
     processed_seconds: float
     total_seconds: float
     stage: str
+    #: While queued, as `get` and `wait` see it: 1 for the next operation the server starts; else None.
+    queue_position: int | None = None
 
     @property
     def fraction(self) -> float | None:

@@ -259,7 +259,17 @@ def _progress(metadata: Any) -> Progress | None:
         processed_seconds=_number(metadata.get("processedSeconds")),
         total_seconds=_number(metadata.get("totalSeconds")),
         stage=str(metadata.get("stage") or ""),
+        queue_position=_position(metadata.get("queuePosition")),
     )
+
+
+def _position(value: Any) -> int | None:
+    # int32 renders as a JSON number; a string is accepted as json_format accepts one.
+    try:
+        position = int(value)
+    except (TypeError, ValueError):
+        return None
+    return position if position > 0 else None
 
 
 def _number(value: Any) -> float:

@@ -49,7 +49,7 @@ async def test_a_file_from_submit_to_result(
     done = await async_client.wait(status.id, on_progress=on_progress, poll_interval=0.001)
     assert done == OperationStatus(id=status.id, done=True, error=None, progress=None, api=api)  # type: ignore[arg-type]
     assert [s.progress for s in seen] == [
-        Progress(0, 0, "queued"),
+        Progress(0, 0, "queued", queue_position=1),
         Progress(1, 2, "recognising"),
         None,
     ]

@@ -59,6 +59,21 @@ def test_get_reads_progress_from_the_metadata(
     assert Progress(0, 0, "queued").fraction is None
 
 
+def test_a_queued_operation_knows_its_place_in_the_queue(
+    client: Client, server: Server, wav_file: Path
+) -> None:
+    deferred = client.submit_file(wav_file, deferred=True)
+    server.harness.clock.advance(1)
+    first = client.submit_file(wav_file)
+    server.harness.clock.advance(1)
+    second = client.submit_file(wav_file, api="v2")
+    # The submit's answer carries no position; polls do, standard work first, then oldest first.
+    assert second.progress == Progress(0, 0, "queued")
+    assert [client.get(s.id).progress for s in (first, second, deferred)] == [
+        Progress(0, 0, "queued", queue_position=position) for position in (1, 2, 3)
+    ]
+
+
 def test_wait_reports_every_status_until_done(
     client: Client, server: Server, wav_file: Path
 ) -> None:
@@ -79,7 +94,7 @@ def test_wait_reports_every_status_until_done(
     done = client.wait(status.id, on_progress=on_progress, poll_interval=0.001)
     assert done == OperationStatus(id=status.id, done=True, error=None, progress=None, api="v2")
     assert [s.progress for s in seen] == [
-        Progress(0, 0, "queued"),
+        Progress(0, 0, "queued", queue_position=1),
         Progress(0, 0, "fetching"),
         Progress(3, 4, "recognising"),
         None,
