@@ -198,6 +198,27 @@ class GrpcSettings(BaseModel):
         return self.max_receive_bytes or 2 * limits.max_inline_bytes + 1024**2
 
 
+class WebhookSettings(BaseModel):
+    """Announcing finished operations to the webhooks of their folders (`asyncstt webhooks add`)."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    enabled: bool = True
+    """Deliver webhooks from this process. Off: finished operations still join the outbox, and a process with delivery on sends them."""
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds to wait for a receiver to connect, read the request or answer."""
+    max_age_seconds: float = Field(default=24 * 3600, gt=0)
+    """How long after an operation ended its delivery is still retried, in seconds (24 h); then it is given up."""
+    backoff_seconds: float = Field(default=10.0, gt=0)
+    """Wait before the first retry, in seconds; each further retry waits twice as long as the one before."""
+    max_backoff_seconds: float = Field(default=3600.0, gt=0)
+    """Longest wait between two attempts, in seconds (1 h)."""
+    poll_interval_seconds: float = Field(default=1.0, gt=0)
+    """How often an idle deliverer looks for due deliveries, in seconds."""
+    allow_private_addresses: bool = False
+    """Allow webhook URLs whose host is in loopback, private, link-local and metadata ranges. Off: guards against SSRF, at registration and again at every delivery."""
+
+
 class Settings(BaseSettings):
     """All of asyncstt's configuration."""
 
@@ -228,6 +249,7 @@ class Settings(BaseSettings):
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     iam: IamSettings = Field(default_factory=IamSettings)
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
 
     @property
     def store_url(self) -> str:

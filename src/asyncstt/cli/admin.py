@@ -21,6 +21,7 @@ from asyncstt.cli.arguments import (
     store_overrides,
 )
 from asyncstt.cli.tables import print_table, when
+from asyncstt.cli.webhooks import add_webhook_commands
 from asyncstt.errors import InvalidArgument
 from asyncstt.settings import Settings
 
@@ -390,3 +391,5 @@ def add_admin_commands(commands: Commands) -> None:
     audit.add_argument("--since", help="only events at or after this ISO 8601 time")
     audit.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     audit.set_defaults(handler=cmd_audit)
+
+    add_webhook_commands(commands)

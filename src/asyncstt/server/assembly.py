@@ -29,6 +29,7 @@ from asyncstt.sources.fetcher import AudioFetcher
 from asyncstt.sources.registry import SourceRegistry
 from asyncstt.store.base import OperationStore
 from asyncstt.store.sql import SqlStore
+from asyncstt.webhooks.deliverer import WebhookDeliverer
 
 
 @dataclass
@@ -45,6 +46,8 @@ class Components:
     server_key: ServerKey
     auditor: Auditor
     quota: QuotaLimiter
+    #: None when this process does not deliver webhooks (`webhooks.enabled` off).
+    deliverer: WebhookDeliverer | None = None
 
 
 def open_store(settings: Settings) -> SqlStore:
@@ -71,6 +74,7 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     pipeline = SlicePipeline(probe, plan_cut_points, recognise_slice)
     dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics, pipeline=pipeline)
     service = OperationService(store, sources, capabilities, settings, on_submit=dispatcher.wake)
+    deliverer = WebhookDeliverer(store, server_key, settings) if settings.webhooks.enabled else None
     return Components(
         store,
         service,
@@ -82,6 +86,7 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
         server_key,
         auditor,
         quota,
+        deliverer,
     )
 
 

@@ -1,5 +1,5 @@
-"""A server process: the REST and gRPC front doors and the dispatcher over the assembled components, stopped in
-order."""
+"""A server process: the REST and gRPC front doors, the dispatcher and the webhook deliverer over the assembled
+components, stopped in order."""
 
 from __future__ import annotations
 
@@ -84,6 +84,8 @@ class Server(AbstractContextManager["Server"]):
 
     def __enter__(self) -> Server:
         self.components.dispatcher.start()
+        if self.components.deliverer is not None:
+            self.components.deliverer.start()
         self._thread = threading.Thread(target=self._uvicorn.run, name="http", daemon=True)
         self._thread.start()
         while not self._uvicorn.started:
@@ -124,6 +126,8 @@ class Server(AbstractContextManager["Server"]):
     def close(self) -> None:
         self._stop_grpc()
         started = time.monotonic()
+        if self.components.deliverer is not None:
+            self.components.deliverer.stop()
         self.components.dispatcher.stop()
         log.info("dispatcher stopped in %.1f s", time.monotonic() - started)
         self.components.executor.close()

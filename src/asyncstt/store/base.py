@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -100,7 +101,9 @@ class OperationStore(Protocol):
 
         With an `owner`, only while that owner holds the lease on a RUNNING operation; with None, only while the
         operation is QUEUED (cancellation before it started). Clears the lease, drops inline audio and saved
-        slices. False when the condition did not hold and nothing was written.
+        slices. When the operation's folder has a webhook, its delivery (`notification_body`) joins the outbox
+        in the same transaction (see `WebhookStore`). False when the condition did not hold and nothing was
+        written.
         """
 
     def save_slice(
@@ -141,3 +144,96 @@ class OperationStore(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where a folder's finished operations are announced, and the secret that signs the announcements."""
+
+    folder_id: str
+    url: str
+    #: The signing secret, sealed with the server key.
+    encrypted_secret: bytes
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One announcement in the webhook outbox."""
+
+    id: int
+    operation_id: str
+    folder_id: str
+    body: str
+    attempts: int
+    created_at: datetime
+    #: When the next attempt is due (while one is under way: when its lease runs out); None once it is over.
+    next_attempt_at: datetime | None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A delivery a deliverer has just claimed, with the webhook it goes to."""
+
+    delivery: Delivery
+    url: str
+    encrypted_secret: bytes
+
+
+def notification_body(operation_id: str, error: ErrorInfo | None) -> str:
+    """The JSON a webhook receives when an operation ends: its id, `done`, and its error when it has one.
+
+    Never the result: the receiver reads it through the API, with its own credentials.
+    """
+    body: dict[str, object] = {"id": operation_id, "done": True}
+    if error is not None:
+        body["error"] = {"code": error.code, "message": error.message}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+class WebhookStore(Protocol):
+    """Folders' webhooks and the outbox of their deliveries. Every method is one transaction."""
+
+    def set_webhook(self, webhook: Webhook) -> None:
+        """Register the folder's webhook, replacing the one it had; deliveries not done yet go to the new one."""
+
+    def get_webhook(self, folder_id: str) -> Webhook | None:
+        """The folder's webhook, or None."""
+
+    def list_webhooks(self) -> list[Webhook]:
+        """Every folder's webhook, by folder id."""
+
+    def remove_webhook(self, folder_id: str) -> bool:
+        """Remove the folder's webhook and its deliveries, done or not. False when it had none."""
+
+    def claim_delivery(self, now: datetime, lease_seconds: float) -> DueDelivery | None:
+        """Take the delivery due longest (`next_attempt_at` at or before `now`) for one attempt.
+
+        Its `attempts` increases by one and `next_attempt_at` moves to `now + lease_seconds`, so that no other
+        caller takes it while the attempt is under way, and a caller that dies leaves it due again once the
+        lease runs out. Two concurrent callers never get the same delivery.
+        """
+
+    def mark_delivered(self, delivery_id: int, attempt: int, now: datetime) -> bool:
+        """The receiver accepted attempt number `attempt`; False when the delivery is gone, over, or claimed
+        again since (its attempts moved on), and nothing was written."""
+
+    def record_failure(
+        self,
+        delivery_id: int,
+        attempt: int,
+        error: str,
+        now: datetime,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        """Attempt number `attempt` failed with `error`: try again at `next_attempt_at`, or give up (failed at
+        `now`) when it is None. False as for `mark_delivered`."""
+
+    def deliveries(self, folder_id: str | None = None) -> list[Delivery]:
+        """Deliveries in the outbox, of one folder or all, oldest first."""
+
+    def purge_deliveries_before(self, cutoff: datetime) -> int:
+        """Remove deliveries delivered or given up before `cutoff`; returns how many."""

@@ -5,13 +5,20 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import Idempotency, Operation, OperationState, Progress
 from asyncstt.recognition import Priority, Transcript
-from asyncstt.store.base import Claim, reused_key
+from asyncstt.store.base import (
+    Claim,
+    Delivery,
+    DueDelivery,
+    Webhook,
+    notification_body,
+    reused_key,
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class InMemoryStore:
         self._audio: dict[str, bytes] = {}
         self._slices: dict[tuple[str, str, int], bytes] = {}
         self._idempotency: dict[tuple[str, str], _Key] = {}
+        self._webhooks: dict[str, Webhook] = {}
+        self._deliveries: dict[int, Delivery] = {}
+        self._last_delivery_id = 0
 
     def create(
         self,
@@ -197,7 +207,21 @@ class InMemoryStore:
             )
             self._audio.pop(operation_id, None)
             self._drop_slices(operation_id)
+            if op.folder_id in self._webhooks:
+                self._queue_delivery(op.id, op.folder_id, notification_body(op.id, error), now)
             return True
+
+    def _queue_delivery(self, operation_id: str, folder_id: str, body: str, now: datetime) -> None:
+        self._last_delivery_id += 1
+        self._deliveries[self._last_delivery_id] = Delivery(
+            id=self._last_delivery_id,
+            operation_id=operation_id,
+            folder_id=folder_id,
+            body=body,
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
 
     def save_slice(
         self,
@@ -269,6 +293,101 @@ class InMemoryStore:
     def inline_audio(self, operation_id: str) -> bytes | None:
         with self._lock:
             return self._audio.get(operation_id)
+
+    def set_webhook(self, webhook: Webhook) -> None:
+        with self._lock:
+            self._webhooks[webhook.folder_id] = webhook
+
+    def get_webhook(self, folder_id: str) -> Webhook | None:
+        with self._lock:
+            return self._webhooks.get(folder_id)
+
+    def list_webhooks(self) -> list[Webhook]:
+        with self._lock:
+            return [self._webhooks[folder_id] for folder_id in sorted(self._webhooks)]
+
+    def remove_webhook(self, folder_id: str) -> bool:
+        with self._lock:
+            if self._webhooks.pop(folder_id, None) is None:
+                return False
+            dropped = [d.id for d in self._deliveries.values() if d.folder_id == folder_id]
+            for delivery_id in dropped:
+                del self._deliveries[delivery_id]
+            return True
+
+    def claim_delivery(self, now: datetime, lease_seconds: float) -> DueDelivery | None:
+        with self._lock:
+            due = [
+                d
+                for d in self._deliveries.values()
+                if d.next_attempt_at is not None and d.next_attempt_at <= now
+            ]
+            if not due:
+                return None
+            chosen = min(due, key=lambda d: (d.next_attempt_at or now, d.id))
+            claimed = replace(
+                chosen,
+                attempts=chosen.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=lease_seconds),
+            )
+            self._deliveries[chosen.id] = claimed
+            webhook = self._webhooks[chosen.folder_id]
+            return DueDelivery(claimed, webhook.url, webhook.encrypted_secret)
+
+    def _attempting(self, delivery_id: int, attempt: int) -> Delivery | None:
+        delivery = self._deliveries.get(delivery_id)
+        if delivery is None or delivery.attempts != attempt or delivery.next_attempt_at is None:
+            return None
+        return delivery
+
+    def mark_delivered(self, delivery_id: int, attempt: int, now: datetime) -> bool:
+        with self._lock:
+            delivery = self._attempting(delivery_id, attempt)
+            if delivery is None:
+                return False
+            self._deliveries[delivery_id] = replace(
+                delivery, next_attempt_at=None, delivered_at=now
+            )
+            return True
+
+    def record_failure(
+        self,
+        delivery_id: int,
+        attempt: int,
+        error: str,
+        now: datetime,
+        next_attempt_at: datetime | None,
+    ) -> bool:
+        with self._lock:
+            delivery = self._attempting(delivery_id, attempt)
+            if delivery is None:
+                return False
+            self._deliveries[delivery_id] = replace(
+                delivery,
+                last_error=error,
+                next_attempt_at=next_attempt_at,
+                failed_at=now if next_attempt_at is None else None,
+            )
+            return True
+
+    def deliveries(self, folder_id: str | None = None) -> list[Delivery]:
+        with self._lock:
+            return [
+                d
+                for d in sorted(self._deliveries.values(), key=lambda d: d.id)
+                if folder_id is None or d.folder_id == folder_id
+            ]
+
+    def purge_deliveries_before(self, cutoff: datetime) -> int:
+        with self._lock:
+            expired = [
+                d.id
+                for d in self._deliveries.values()
+                if (d.delivered_at or d.failed_at or cutoff) < cutoff
+            ]
+            for delivery_id in expired:
+                del self._deliveries[delivery_id]
+            return len(expired)
 
     def close(self) -> None:
         """Nothing to release."""

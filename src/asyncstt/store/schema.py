@@ -242,3 +242,40 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
+
+#: A folder's webhook: the URL its finished operations are announced to. The signing secret must be readable to
+#: sign with, so it cannot be hashed; it is encrypted with the server key as storage secrets are.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("folder_id", String(100), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("encrypted_secret", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: The webhook outbox: one row per operation that ended in a folder with a webhook, written in the transaction
+#: that ended it. Removing the webhook removes its rows.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operation_id", String(50), nullable=False),
+    Column(
+        "folder_id",
+        String(100),
+        ForeignKey("webhooks.folder_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    #: The JSON POSTed: the operation's id, `done` and its error, never its result.
+    Column("body", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    #: When the next attempt is due; while an attempt is under way, when its lease runs out. None once the row
+    #: was delivered or given up.
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("failed_at", UtcDateTime, nullable=True),
+    Index("ix_webhook_deliveries_next_attempt_at", "next_attempt_at"),
+)

@@ -54,7 +54,7 @@ def _version(engine: Engine) -> str | None:
 def test_upgrade_builds_the_schema_of_the_models(empty_url: str, raw: Engine) -> None:
     assert _version(raw) is None
     upgrade(empty_url)
-    assert _version(raw) == "0002"
+    assert _version(raw) == "0003"
     assert _schema_differences(raw) == []
     assert set(inspect(raw).get_table_names()) == {*metadata.tables, "alembic_version"}
 
@@ -79,7 +79,7 @@ def test_upgrade_twice_is_a_no_op(empty_url: str, raw: Engine) -> None:
     ]
     assert statements
     assert changes == []
-    assert _version(raw) == "0002"
+    assert _version(raw) == "0003"
 
 
 def test_downgrade_removes_everything_and_upgrade_restores_it(empty_url: str, raw: Engine) -> None:
@@ -112,7 +112,7 @@ def test_processes_starting_together_migrate_once(empty_url: str, raw: Engine) -
     for process in processes:
         process.join(timeout=90)
     assert [process.exitcode for process in processes] == [0, 0]
-    assert _version(raw) == "0002"
+    assert _version(raw) == "0003"
     assert _schema_differences(raw) == []
     store = SqlStore(empty_url, migrate=False)
     store.create(make_operation("op1"))
