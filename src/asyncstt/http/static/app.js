@@ -15,13 +15,13 @@
   const ui = {
     form: $("request"), key: $("api-key"), file: $("file"), drop: $("drop"), dropText: $("drop-text"),
     link: $("link"), language: $("language"), submit: $("submit"), error: $("error"),
-    status: $("status"), state: $("state"), queue: $("queue"), operationId: $("operation-id"),
+    intro: $("intro"), status: $("status"), state: $("state"), queue: $("queue"), operationId: $("operation-id"),
     progress: $("progress"), progressText: $("progress-text"),
     result: $("result"), player: $("player"), hint: $("hint"), transcript: $("transcript"),
   };
 
   /** What the page knows about the current recognition. */
-  const current = { file: null, audioUrl: null, operationId: null, lines: [], utterances: [], name: "" };
+  const current = { file: null, audioUrl: null, operationId: null, lines: [], utterances: [], name: "", total: 0 };
 
   /** An API answer that was not a success, carrying its google.rpc.Status message. */
   class ApiError extends Error {
@@ -159,7 +159,6 @@
     current.utterances = utterances(lines);
     showTranscript();
     ui.state.textContent = "Done";
-    ui.progress.value = 1;
   }
 
   async function poll(operation) {
@@ -186,9 +185,14 @@
     }
     ui.queue.hidden = position === undefined || position === null || operation.done;
     ui.queue.textContent = ui.queue.hidden ? "" : `position ${position} in the queue`;
-    if (total > 0) {
+    if (total > 0) current.total = total;
+    if (operation.done && !operation.error) {
+      // A finished operation carries no progress: all of the audio it last reported is processed.
+      ui.progress.value = 1;
+      ui.progressText.textContent = current.total ? `${seconds(current.total)} of ${seconds(current.total)} (100 %)` : "";
+    } else if (total > 0) {
       ui.progress.value = Math.min(processed / total, 1);
-      ui.progressText.textContent = `${processed.toFixed(1)} s of ${total.toFixed(1)} s (${Math.floor((100 * processed) / total)} %)`;
+      ui.progressText.textContent = `${seconds(processed)} of ${seconds(total)} (${Math.floor((100 * processed) / total)} %)`;
     } else if (!operation.done) {
       ui.progress.removeAttribute("value");
       ui.progressText.textContent = "";
@@ -346,6 +350,8 @@
   // --- helpers ------------------------------------------------------------------------------------------
 
   function showStatus(text) {
+    current.total = 0;
+    ui.intro.hidden = true;
     ui.status.hidden = false;
     ui.state.textContent = text;
     ui.queue.hidden = true;
@@ -385,6 +391,10 @@
 
   function stem(name) {
     return name.replace(/\.[^.]*$/, "").replace(/[^\w.-]+/g, "_");
+  }
+
+  function seconds(value) {
+    return `${value.toFixed(1)} s`;
   }
 
   function ms(value) {
