@@ -4,6 +4,8 @@ the SRT downloaded; and an invalid key shown as the API's own message."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -47,7 +49,21 @@ new MutationObserver(note).observe(document.getElementById("status"),
 
 @pytest.fixture(scope="module")
 def page_server(serve_factory: Callable[..., ServeProcess]) -> ServeProcess:
-    return serve_factory()
+    """One operation at a time, so that a recognition submitted behind another one waits in the queue."""
+    return serve_factory(extra_env={"ASYNCSTT_EXECUTION__MAX_ACTIVE_OPERATIONS": "1"})
+
+
+def submit_blocker(server: ServeProcess, audio: Path) -> str:
+    """An operation submitted over the API, which the page's recognition then queues behind."""
+    body = {
+        "content": base64.b64encode(audio.read_bytes()).decode(),
+        "recognitionModel": {"languageRestriction": {"languageCode": ["en-US"]}},
+    }
+    with server.client() as http:
+        response = http.post("/stt/v3/recognizeFileAsync", json=body)
+    assert response.status_code == 200, response.text
+    operation_id: str = response.json()["id"]
+    return operation_id
 
 
 @pytest.fixture
@@ -143,6 +159,8 @@ def test_a_file_is_recognised_and_its_subtitles_downloaded(
     assert browser.execute_script("return sessionStorage.getItem('asyncstt.apiKey')") == (
         page_server.api_key
     )
+    submit_blocker(page_server, reference_audio / "jfk.wav")
+    browser.find_element(By.CSS_SELECTOR, "input[name=mode][value=deferred-general]").click()
     submit(browser, reference_audio / "jfk.wav")
 
     operation_id = wait_for(
@@ -152,7 +170,8 @@ def test_a_file_is_recognised_and_its_subtitles_downloaded(
     wait_for(browser, lambda d: shown(d, "result"), RECOGNITION_TIMEOUT)
 
     seen: list[str] = browser.execute_script("return window.seenStatus")
-    assert any(s.startswith(("Running", "Queued")) for s in seen), seen
+    assert any(re.fullmatch(r"Queued \| position \d in the queue \| .*", s) for s in seen), seen
+    assert any(s.startswith("Running") for s in seen), seen
     assert any(re.search(r"\d+\.\d s of 1\d\.\d s \(\d+ %\)", s) for s in seen), seen
     assert browser.find_element(By.ID, "state").text == "Done"
     assert browser.find_element(By.ID, "progress").get_attribute("value") == "1"
@@ -184,8 +203,22 @@ def test_a_file_is_recognised_and_its_subtitles_downloaded(
     cue_text = [line for line in srt.splitlines() if line and not re.match(r"\d+$|\d\d:", line)]
     assert PHRASE in words(" ".join(cue_text)), srt
 
+    browser.find_element(By.ID, "download-vtt").click()
+    assert downloaded(browser, downloads, "jfk.vtt").read_text().startswith("WEBVTT")
+
     browser.find_element(By.ID, "download-txt").click()
     assert PHRASE in words(downloaded(browser, downloads, "jfk.txt").read_text())
+
+    browser.find_element(By.ID, "download-json").click()
+    lines = json.loads(downloaded(browser, downloads, "jfk.json").read_text())
+    assert lines
+    assert all(set(line) == {"result"} for line in lines)
+    refined = [
+        line["result"]["finalRefinement"] for line in lines if "finalRefinement" in line["result"]
+    ]
+    assert PHRASE in words(
+        " ".join(r["normalizedText"]["alternatives"][0]["text"] for r in refined)
+    )
 
     browser.execute_script(
         "document.getElementById('player').pause(); document.activeElement.blur(); window.scrollTo(0, 0)"
