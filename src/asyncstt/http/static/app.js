@@ -361,7 +361,7 @@
   }
 
   function showError(error) {
-    ui.error.textContent = error instanceof ApiError || error instanceof Error ? error.message : String(error);
+    ui.error.textContent = error instanceof Error ? error.message : String(error);
     ui.error.hidden = false;
     if (!ui.status.hidden && ui.state.textContent !== "Done") ui.state.textContent = "Stopped";
   }
