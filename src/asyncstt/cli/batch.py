@@ -143,8 +143,9 @@ class Batch:
         except ClientError as error:
             self._fail(name, "", error)
             return
-        self._board.add(name)
         self._flight.add(name, status)
+        self._board.add(name)
+        self._board.say(f"{name}: submitted as {status.id}")
 
     def _submit_following_cancels(self, item: AudioObject) -> OperationStatus:
         status = self._submit_under(item, after=None)

@@ -132,8 +132,9 @@ def transcribe(
                 except ClientError as error:
                     failed[job.name] = _refused(board, job.name, error)
                     continue
-                board.add(job.name)
                 flight.add(job.name, status)
+                board.add(job.name)
+                board.say(f"{job.name}: submitted as {status.id}")
             while flight:
                 for name, status in flight.round():
                     job = by_name[name]
