@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    RowMapping,
     Table,
     and_,
     case,
@@ -34,9 +33,6 @@ from asyncstt.operation import Idempotency, Operation, OperationState, Progress
 from asyncstt.recognition import Priority, Transcript
 from asyncstt.store.base import (
     Claim,
-    Delivery,
-    DueDelivery,
-    Webhook,
     notification_body,
     reused_key,
 )
@@ -47,9 +43,8 @@ from asyncstt.store.schema import (
     operation_audio,
     operations,
     slice_results,
-    webhook_deliveries,
-    webhooks,
 )
+from asyncstt.store.sql_webhooks import SqlWebhookOutbox, queue_delivery
 
 _QUEUED = OperationState.QUEUED.value
 _RUNNING = OperationState.RUNNING.value
@@ -84,59 +79,6 @@ def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, An
     """
     statement = dialect_insert(connection, table).values(values).on_conflict_do_nothing()
     return connection.execute(statement).rowcount == 1
-
-
-def _queue_delivery(
-    connection: Connection, operation_id: str, folder_id: str, body: str, now: datetime
-) -> None:
-    """Put the operation's announcement in the outbox when its folder has a webhook."""
-    # FOR SHARE: a webhook removed concurrently waits for this transaction, so the row's foreign key holds.
-    hook = select(webhooks.c.folder_id).where(webhooks.c.folder_id == folder_id)
-    if connection.execute(hook.with_for_update(read=True)).one_or_none() is None:
-        return
-    connection.execute(
-        insert(webhook_deliveries).values(
-            operation_id=operation_id,
-            folder_id=folder_id,
-            body=body,
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-        )
-    )
-
-
-def _delivery_of(row: RowMapping) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        operation_id=row["operation_id"],
-        folder_id=row["folder_id"],
-        body=row["body"],
-        attempts=row["attempts"],
-        created_at=row["created_at"],
-        next_attempt_at=row["next_attempt_at"],
-        last_error=row["last_error"],
-        delivered_at=row["delivered_at"],
-        failed_at=row["failed_at"],
-    )
-
-
-def _webhook_of(row: RowMapping) -> Webhook:
-    return Webhook(
-        folder_id=row["folder_id"],
-        url=row["url"],
-        encrypted_secret=bytes(row["encrypted_secret"]),
-        created_at=row["created_at"],
-    )
-
-
-def _attempting(delivery_id: int, attempt: int) -> ColumnElement[bool]:
-    """The delivery is still under the attempt `attempt`: not over, not claimed again since."""
-    return and_(
-        webhook_deliveries.c.id == delivery_id,
-        webhook_deliveries.c.attempts == attempt,
-        webhook_deliveries.c.next_attempt_at.is_not(None),
-    )
 
 
 def _read(connection: Connection, operation_id: str) -> Operation | None:
@@ -180,7 +122,7 @@ def _take_key(
     return holder
 
 
-class SqlStore:
+class SqlStore(SqlWebhookOutbox):
     """The `OperationStore` on a SQL database. See the module docstring for how claims stay exclusive."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
@@ -363,7 +305,7 @@ class SqlStore:
             folder_id = connection.execute(statement).scalar_one_or_none()
             if folder_id is None:
                 return False
-            _queue_delivery(
+            queue_delivery(
                 connection, operation_id, folder_id, notification_body(operation_id, error), now
             )
             connection.execute(
@@ -466,115 +408,6 @@ class SqlStore:
         with self._engine.connect() as connection:
             data = connection.execute(statement).scalar_one_or_none()
         return None if data is None else bytes(data)
-
-    def set_webhook(self, webhook: Webhook) -> None:
-        values = {
-            "url": webhook.url,
-            "encrypted_secret": webhook.encrypted_secret,
-            "created_at": webhook.created_at,
-        }
-        with self._writer.begin() as connection:
-            statement = dialect_insert(connection, webhooks).values(
-                folder_id=webhook.folder_id, **values
-            )
-            connection.execute(
-                statement.on_conflict_do_update(index_elements=["folder_id"], set_=values)
-            )
-
-    def get_webhook(self, folder_id: str) -> Webhook | None:
-        statement = select(webhooks).where(webhooks.c.folder_id == folder_id)
-        with self._engine.connect() as connection:
-            row = connection.execute(statement).mappings().one_or_none()
-        return None if row is None else _webhook_of(row)
-
-    def list_webhooks(self) -> list[Webhook]:
-        statement = select(webhooks).order_by(webhooks.c.folder_id)
-        with self._engine.connect() as connection:
-            return [_webhook_of(row) for row in connection.execute(statement).mappings()]
-
-    def remove_webhook(self, folder_id: str) -> bool:
-        # Its deliveries go with it: ON DELETE CASCADE.
-        statement = delete(webhooks).where(webhooks.c.folder_id == folder_id)
-        with self._writer.begin() as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def claim_delivery(self, now: datetime, lease_seconds: float) -> DueDelivery | None:
-        due = select(webhook_deliveries.c.id).where(webhook_deliveries.c.next_attempt_at <= now)
-        candidate = (
-            due.order_by(webhook_deliveries.c.next_attempt_at, webhook_deliveries.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        # Looked for without the write lock first: an idle deliverer polls, and on SQLite a writer's
-        # transaction would hold up the dispatchers each time.
-        with self._engine.connect() as connection:
-            if connection.execute(due.limit(1)).first() is None:
-                return None
-        with self._writer.begin() as connection:
-            chosen = connection.execute(candidate).scalar_one_or_none()
-            if chosen is None:
-                return None
-            statement = (
-                update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == chosen)
-                .values(
-                    attempts=webhook_deliveries.c.attempts + 1,
-                    next_attempt_at=now + timedelta(seconds=lease_seconds),
-                )
-                .returning(*webhook_deliveries.c)
-            )
-            delivery = _delivery_of(connection.execute(statement).mappings().one())
-            hook = (
-                connection.execute(
-                    select(webhooks).where(webhooks.c.folder_id == delivery.folder_id)
-                )
-                .mappings()
-                .one()
-            )
-        return DueDelivery(delivery, hook["url"], bytes(hook["encrypted_secret"]))
-
-    def mark_delivered(self, delivery_id: int, attempt: int, now: datetime) -> bool:
-        statement = (
-            update(webhook_deliveries)
-            .where(_attempting(delivery_id, attempt))
-            .values(next_attempt_at=None, delivered_at=now)
-        )
-        with self._writer.begin() as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def record_failure(
-        self,
-        delivery_id: int,
-        attempt: int,
-        error: str,
-        now: datetime,
-        next_attempt_at: datetime | None,
-    ) -> bool:
-        statement = (
-            update(webhook_deliveries)
-            .where(_attempting(delivery_id, attempt))
-            .values(
-                last_error=error,
-                next_attempt_at=next_attempt_at,
-                failed_at=now if next_attempt_at is None else None,
-            )
-        )
-        with self._writer.begin() as connection:
-            return connection.execute(statement).rowcount == 1
-
-    def deliveries(self, folder_id: str | None = None) -> list[Delivery]:
-        statement = select(webhook_deliveries).order_by(webhook_deliveries.c.id)
-        if folder_id is not None:
-            statement = statement.where(webhook_deliveries.c.folder_id == folder_id)
-        with self._engine.connect() as connection:
-            return [_delivery_of(row) for row in connection.execute(statement).mappings()]
-
-    def purge_deliveries_before(self, cutoff: datetime) -> int:
-        statement = delete(webhook_deliveries).where(
-            or_(webhook_deliveries.c.delivered_at < cutoff, webhook_deliveries.c.failed_at < cutoff)
-        )
-        with self._writer.begin() as connection:
-            return connection.execute(statement).rowcount
 
     def close(self) -> None:
         self._engine.dispose()
