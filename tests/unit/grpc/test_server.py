@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from pydantic import ValidationError
@@ -22,6 +16,7 @@ from yandex.cloud.endpoint.api_endpoint_service_pb2_grpc import ApiEndpointServi
 
 from asyncstt.grpc.server import GrpcServer, GrpcServerError
 from asyncstt.settings import GrpcSettings, Settings
+from tests.support.tls import self_signed
 from tests.unit.grpc.conftest import GrpcHarness, open_channel, refused
 
 SERVICES = {
@@ -100,51 +95,17 @@ def test_a_message_over_the_configured_limit_is_refused(
     assert refused(lambda: stub.List(big)).code() is grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for localhost and 127.0.0.1 signed by its own key, and that key, as PEM files."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def test_tls_with_a_self_signed_certificate(
     make_grpc: Callable[..., GrpcHarness], tmp_path: Path
 ) -> None:
-    cert, key = self_signed(tmp_path)
+    pem = self_signed(tmp_path)
     harness = make_grpc(
-        grpc={"tls_cert": cert, "tls_key": key}, root_certificates=cert.read_bytes()
+        grpc={"tls_cert": pem.cert, "tls_key": pem.key}, root_certificates=pem.cert_pem
     )
     assert harness.server.tls
     answer = harness.stub(ApiEndpointServiceStub).List(ListApiEndpointsRequest())
     assert {e.address for e in answer.endpoints} == {f"127.0.0.1:{harness.server.port}"}
-    with open_channel(f"localhost:{harness.server.port}", cert.read_bytes()) as by_name:
+    with open_channel(f"localhost:{harness.server.port}", pem.cert_pem) as by_name:
         assert ApiEndpointServiceStub(by_name).List(ListApiEndpointsRequest()).endpoints
     with open_channel(harness.address) as plaintext:
         stub = ApiEndpointServiceStub(plaintext)
@@ -153,7 +114,7 @@ def test_tls_with_a_self_signed_certificate(
 
 
 def test_a_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
-    cert, _ = self_signed(tmp_path)
+    cert = self_signed(tmp_path).cert
     message = (
         "the gRPC TLS certificate and key go together: give both tls_cert and tls_key, or neither"
     )
@@ -166,7 +127,7 @@ def test_a_certificate_without_its_key_is_refused(tmp_path: Path) -> None:
 def test_a_certificate_without_its_key_is_refused_by_the_server_too(
     grpc_harness: GrpcHarness, tmp_path: Path
 ) -> None:
-    cert, _ = self_signed(tmp_path)
+    cert = self_signed(tmp_path).cert
     # model_copy does not validate, so the server checks the pair itself.
     settings = GrpcSettings().model_copy(update={"tls_cert": cert})
     with pytest.raises(GrpcServerError, match="the gRPC TLS certificate and key go together"):
