@@ -1,7 +1,7 @@
 """A gRPC server on 127.0.0.1 (a free port) over the in-memory twins of the REST harness, and a channel to it.
 
-The world is the one of `tests/unit/http/conftest.py`: InMemoryStore, a stub link checker, an English-only
-engine, a manual clock at START and one API key per folder (`metadata` and `other_metadata` carry them).
+The world is the one of `tests/support/twins.py`: InMemoryStore, a stub link checker, an English-only engine, a
+manual clock at START and one API key per folder (`metadata` and `other_metadata` carry them).
 """
 
 from __future__ import annotations
@@ -13,30 +13,23 @@ from typing import Any, TypeVar, cast
 import grpc
 import pytest
 
-from asyncstt.engines.base import EngineCapabilities
 from asyncstt.grpc.context import Door
 from asyncstt.grpc.server import GrpcServer
-from asyncstt.iam.api_keys import create_api_key
-from asyncstt.iam.audit import Auditor
 from asyncstt.iam.auth import Authenticator
 from asyncstt.iam.memory import InMemoryIdentityStore
-from asyncstt.iam.memory_counter import InMemoryQuotaCounter
 from asyncstt.iam.quota import QuotaLimiter
-from asyncstt.iam.server_key import ServerKey
-from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
 from asyncstt.service.operations import OperationService
-from asyncstt.settings import QuotaSettings, Settings
 from asyncstt.store.memory import InMemoryStore
 from tests.factories import ManualClock
-from tests.unit.http.conftest import (
-    ENGLISH,
+from tests.support.twins import (
     FOLDER,
     OTHER_ACCOUNT,
     OTHER_FOLDER,
     SERVICE_ACCOUNT,
     START,
     StubSources,
+    build_twins,
 )
 
 __all__ = [
@@ -107,51 +100,34 @@ def refused(call: Callable[[], object]) -> grpc.Call:
 def make_grpc() -> Iterator[Callable[..., GrpcHarness]]:
     built: list[GrpcHarness] = []
 
-    def make(
-        *,
-        auth_required: bool = True,
-        quotas: QuotaSettings | None = None,
-        capabilities: EngineCapabilities = ENGLISH,
-        root_certificates: bytes | None = None,
-        **settings: Any,
-    ) -> GrpcHarness:
-        """Quotas are off unless `quotas` are given; `settings` go to Settings (`grpc={...}` for TLS, with
-        `root_certificates` for the channel to trust)."""
-        store = InMemoryStore()
-        identity = InMemoryIdentityStore()
-        sources = StubSources()
-        clock = ManualClock(START)
-        service = OperationService(store, sources, capabilities, Settings(**settings), clock)
-        authenticator = Authenticator(
-            identity,
-            TokenService(identity, ServerKey(b"0123456789abcdef0123"), service.settings.iam, clock),
-            service.settings.iam,
-            Auditor(identity, clock),
-            required=auth_required,
-            clock=clock,
+    def make(*, root_certificates: bytes | None = None, **options: Any) -> GrpcHarness:
+        """`options` go to `build_twins` (auth_required, quotas, capabilities, Settings: `grpc={...}` for TLS,
+        with `root_certificates` for the channel to trust)."""
+        twins = build_twins(**options)
+        door = Door(
+            twins.service,
+            twins.authenticator,
+            twins.quota,
+            twins.metrics,
+            twins.service.settings,
+            public_address="",
         )
-        quota = QuotaLimiter(InMemoryQuotaCounter(), quotas or QuotaSettings(enabled=False), clock)
-        metrics = Metrics()
-        door = Door(service, authenticator, quota, metrics, service.settings, public_address="")
         server = GrpcServer(door, port=0)
         server.start()
-        channel = open_channel(server.address, root_certificates)
-        key = create_api_key(identity, FOLDER, SERVICE_ACCOUNT, START)[1]
-        other_key = create_api_key(identity, OTHER_FOLDER, OTHER_ACCOUNT, START)[1]
         harness = GrpcHarness(
-            store,
-            sources,
-            clock,
-            service,
-            identity,
-            authenticator,
-            quota,
-            metrics,
+            twins.store,
+            twins.sources,
+            twins.clock,
+            twins.service,
+            twins.identity,
+            twins.authenticator,
+            twins.quota,
+            twins.metrics,
             server.door,
             server,
-            channel,
-            (("authorization", f"Api-Key {key}"),),
-            (("authorization", f"Api-Key {other_key}"),),
+            open_channel(server.address, root_certificates),
+            (("authorization", f"Api-Key {twins.key}"),),
+            (("authorization", f"Api-Key {twins.other_key}"),),
         )
         built.append(harness)
         return harness
