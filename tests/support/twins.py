@@ -29,6 +29,10 @@ OTHER_ACCOUNT = "ajeother"
 FOLDER = "b1gfolder"
 OTHER_FOLDER = "b1gother"
 ENGLISH = EngineCapabilities("fake", frozenset({"en-US"}), detects_language=False)
+#: An engine that knows three languages and detects among them.
+MULTILINGUAL = EngineCapabilities(
+    "multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True
+)
 
 
 @dataclass

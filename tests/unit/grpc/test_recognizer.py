@@ -21,15 +21,26 @@ from yandex.cloud.operation.operation_service_pb2 import (
 )
 from yandex.cloud.operation.operation_service_pb2_grpc import OperationServiceStub
 
-from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo
-from asyncstt.iam.auth import Principal
-from asyncstt.operation import ApiVersion, Operation, OperationState
+from asyncstt.operation import ApiVersion, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.settings import LimitSettings, QuotaSettings
 from asyncstt.wire.progress import TYPE_URL as PROGRESS
 from asyncstt.wire.v3 import render_recognition, session_uuid
 from tests.factories import make_transcript
+from tests.support.contract_cases import (
+    EN_ONLY,
+    URI,
+    V3_DETECTION_ALLOWED,
+    V3_DETECTION_BLOCKED,
+    V3_FTP_LINK,
+    V3_REFUSALS,
+    V3_RESTRICTION_REFUSALS,
+    V3_WITHOUT_AUDIO,
+    v3_body,
+)
+from tests.support.stored_operations import claimed, finished, queued
+from tests.support.twins import MULTILINGUAL
 from tests.unit.grpc.conftest import (
     FOLDER,
     OTHER_FOLDER,
@@ -39,10 +50,7 @@ from tests.unit.grpc.conftest import (
     refused,
 )
 
-URI = "s3://acme-calls/call-0002.wav"
-CALLER = Principal(FOLDER, SERVICE_ACCOUNT)
 CREATED = 1740910507  # 2025-03-02T10:15:07Z, the harness's START
-EN_ONLY = {"restrictionType": "WHITELIST", "languageCode": ["en-US"]}
 
 
 def message(body: dict[str, Any]) -> stt_pb2.RecognizeFileRequest:
@@ -50,11 +58,6 @@ def message(body: dict[str, Any]) -> stt_pb2.RecognizeFileRequest:
     request = stt_pb2.RecognizeFileRequest()
     json_format.ParseDict(body, request)
     return request
-
-
-def body(**fields: Any) -> dict[str, Any]:
-    """A request by link asking for en-US, the one installed language, unless `fields` say otherwise."""
-    return {"uri": URI, "recognitionModel": {"languageRestriction": EN_ONLY}} | fields
 
 
 def recognizer(harness: GrpcHarness) -> stt_service_pb2_grpc.AsyncRecognizerStub:
@@ -99,27 +102,6 @@ def assert_status(
     return details
 
 
-def queued(harness: GrpcHarness) -> Operation:
-    return harness.service.submit(
-        CALLER, RecognitionSpec(language="en-US"), uri=URI, content=None, api=ApiVersion.V3
-    )
-
-
-def claimed(harness: GrpcHarness) -> Operation:
-    operation = queued(harness)
-    harness.clock.advance(1)
-    assert harness.store.claim("worker", 30, harness.clock()) is not None
-    return operation
-
-
-def finished(harness: GrpcHarness, transcript: Transcript | None = None) -> Operation:
-    operation = claimed(harness)
-    harness.clock.advance(2)
-    result = make_transcript(3, 4) if transcript is None else transcript
-    assert harness.store.finish(operation.id, "worker", harness.clock(), result=result)
-    return operation
-
-
 def nothing_queued(harness: GrpcHarness) -> bool:
     return harness.store.claim("w", 30, harness.clock()) is None
 
@@ -128,7 +110,7 @@ def nothing_queued(harness: GrpcHarness) -> bool:
 
 
 def test_submit_returns_a_v3_operation(grpc_harness: GrpcHarness) -> None:
-    request = body(
+    request = v3_body(
         recognitionModel={
             "model": "deferred-general",
             "audioFormat": {"containerAudio": {"containerAudioType": "WAV"}},
@@ -203,71 +185,23 @@ def test_inline_content_over_the_limit(make_grpc: Callable[..., GrpcHarness]) ->
 @pytest.mark.parametrize(
     ("request_body", "text"),
     [
+        *V3_REFUSALS,
         (
-            body(speakerLabeling={"speakerLabeling": "SPEAKER_LABELING_ENABLED"}),
-            "speakerLabeling is not supported by this server yet; leave it out",
-        ),
-        (
-            body(recognitionClassifier={"classifiers": [{"classifier": "insult"}]}),
-            "recognitionClassifier is not supported by this server yet; leave it out",
-        ),
-        (
-            body(speechAnalysis={"enableConversationAnalysis": True}),
-            "speechAnalysis is not supported by this server yet; leave it out",
-        ),
-        (
-            body(summarization={"modelUri": "gpt://b1g/yandexgpt"}),
-            "summarization is not supported by this server yet; leave it out",
-        ),
-        (
-            body(recognitionModel={"model": "general-v9", "languageRestriction": EN_ONLY}),
-            "model general-v9 is not known; use one of: general, general:rc, general:deprecated, "
-            "deferred-general, deferred-general:rc, deferred-general:deprecated",
-        ),
-        (
-            body(
-                recognitionModel={
-                    "audioFormat": {"rawAudio": {"sampleRateHertz": 44100}},
-                    "languageRestriction": EN_ONLY,
-                }
+            v3_body(
+                recognitionModel={"audioFormat": {"containerAudio": {"containerAudioType": 9}}}
             ),
-            "sample rate 44100 Hz is not allowed for LINEAR16_PCM; use 8000, 16000, 48000",
-        ),
-        (
-            body(
-                recognitionModel={
-                    "audioFormat": {"rawAudio": {"audioChannelCount": 3}},
-                    "languageRestriction": EN_ONLY,
-                }
-            ),
-            "audio channel count 3 is not allowed; use 1 to 2",
-        ),
-        (
-            body(recognitionModel={"languageRestriction": {"languageCode": ["ru-RU"]}}),
-            "language ru-RU is not installed; installed: en-US",
-        ),
-        (
-            body(recognitionModel={"languageRestriction": {"languageCode": ["auto"]}}),
-            "language auto is not available: the installed model (fake) cannot detect languages; "
-            "name one of: en-US",
-        ),
-        (
-            body(recognitionModel={"audioFormat": {"containerAudio": {"containerAudioType": 9}}}),
             "recognitionModel.audioFormat.containerAudio.containerAudioType: unknown value 9; "
             "use one of: WAV, OGG_OPUS, MP3",
         ),
         (
-            body(recognitionModel={"audioFormat": {"rawAudio": {"audioEncoding": 4}}}),
+            v3_body(recognitionModel={"audioFormat": {"rawAudio": {"audioEncoding": 4}}}),
             "recognitionModel.audioFormat.rawAudio.audioEncoding: unknown value 4; "
             "use one of: LINEAR16_PCM",
         ),
-        (
-            {"recognitionModel": {"languageRestriction": EN_ONLY}},
-            "the request needs uri (a link to the audio) or content",
-        ),
-        (body(uri="  "), "uri is empty"),
+        V3_WITHOUT_AUDIO,
+        (v3_body(uri="  "), "uri is empty"),
         ({"content": ""}, "content is empty"),
-        (body(uri="ftp://acme/call.wav"), "links like ftp://acme/call.wav are not supported"),
+        V3_FTP_LINK,
     ],
 )
 def test_submit_refusals_are_invalid_argument_with_the_rest_message(
@@ -291,14 +225,14 @@ def test_submit_refusals_are_invalid_argument_with_the_rest_message(
 def test_submit_needs_credentials(grpc_harness: GrpcHarness, metadata: Metadata, text: str) -> None:
     stub = recognizer(grpc_harness)
     assert_status(
-        lambda: stub.RecognizeFile(message(body()), metadata=metadata),
+        lambda: stub.RecognizeFile(message(v3_body()), metadata=metadata),
         grpc.StatusCode.UNAUTHENTICATED,
         text,
     )
 
 
 def test_single_usable_candidate_becomes_the_language(grpc_harness: GrpcHarness) -> None:
-    request = body(recognitionModel={"languageRestriction": {"languageCode": ["auto", "en-us"]}})
+    request = v3_body(recognitionModel={"languageRestriction": {"languageCode": ["auto", "en-us"]}})
     stored = grpc_harness.store.get(submit(grpc_harness, message(request)).id)
     assert stored is not None
     assert (stored.spec.language, stored.spec.language_candidates) == ("en-US", ())
@@ -315,26 +249,11 @@ def test_no_restriction_gets_the_default_language(make_grpc: Callable[..., GrpcH
 @pytest.fixture
 def multilingual(make_grpc: Callable[..., GrpcHarness]) -> GrpcHarness:
     """A harness whose engine knows three languages and detects among them."""
-    capabilities = EngineCapabilities(
-        "multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True
-    )
-    return make_grpc(capabilities=capabilities)
+    return make_grpc(capabilities=MULTILINGUAL)
 
 
 @pytest.mark.parametrize(
-    ("restriction", "language", "candidates"),
-    [
-        (None, "ru-RU", ()),
-        ({"restrictionType": "WHITELIST", "languageCode": ["auto"]}, "auto", ()),
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["de-de", "EN-US"]},
-            "auto",
-            ("de-DE", "en-US"),
-        ),
-        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU"]}, "auto", ("de-DE", "en-US")),
-        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE"]}, "en-US", ()),
-        ({"restrictionType": "BLACKLIST", "languageCode": []}, "auto", ()),
-    ],
+    ("restriction", "language", "candidates"), [*V3_DETECTION_ALLOWED, *V3_DETECTION_BLOCKED]
 )
 def test_language_detection_candidates(
     multilingual: GrpcHarness,
@@ -349,27 +268,7 @@ def test_language_detection_candidates(
     assert (stored.spec.language, stored.spec.language_candidates) == (language, candidates)
 
 
-@pytest.mark.parametrize(
-    ("restriction", "text"),
-    [
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "xx-YY"]},
-            "language xx-YY is not known; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "fr-FR"]},
-            "language fr-FR is not installed; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "BLACKLIST", "languageCode": ["zz-ZZ"]},
-            "language zz-ZZ is not known; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE", "en-US"]},
-            "the language blacklist leaves no installed language; installed: de-DE, en-US, ru-RU",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("restriction", "text"), V3_RESTRICTION_REFUSALS)
 def test_language_restriction_refusals(
     multilingual: GrpcHarness, restriction: dict[str, Any], text: str
 ) -> None:
@@ -379,36 +278,36 @@ def test_language_restriction_refusals(
 
 def test_an_idempotency_key_returns_the_same_operation(grpc_harness: GrpcHarness) -> None:
     key = ("idempotency-key", "call-0001")
-    first = submit(grpc_harness, message(body()), key)
-    second = submit(grpc_harness, message(body()), key)
+    first = submit(grpc_harness, message(v3_body()), key)
+    second = submit(grpc_harness, message(v3_body()), key)
     assert second == first
     assert grpc_harness.store.claim("w", 30, grpc_harness.clock()) is not None
     assert nothing_queued(grpc_harness), "the second submit queued nothing"
-    other = message(body(recognitionModel={"model": "deferred-general"}))
+    other = message(v3_body(recognitionModel={"model": "deferred-general"}))
     assert_status(
         lambda: submit(grpc_harness, other, key),
         grpc.StatusCode.INVALID_ARGUMENT,
         "Idempotency-Key call-0001 was used with a different request; "
         "send a new key with a new request",
     )
-    assert submit(grpc_harness, message(body())).id != first.id
+    assert submit(grpc_harness, message(v3_body())).id != first.id
 
 
 def test_an_idempotency_key_too_long_to_keep_is_invalid(grpc_harness: GrpcHarness) -> None:
     assert_status(
-        lambda: submit(grpc_harness, message(body()), ("idempotency-key", "k" * 256)),
+        lambda: submit(grpc_harness, message(v3_body()), ("idempotency-key", "k" * 256)),
         grpc.StatusCode.INVALID_ARGUMENT,
         "the idempotency-key metadata is longer than 255 characters",
     )
 
 
 def test_x_folder_id_names_the_folder(grpc_harness: GrpcHarness) -> None:
-    operation = submit(grpc_harness, message(body()), ("x-folder-id", FOLDER))
+    operation = submit(grpc_harness, message(v3_body()), ("x-folder-id", FOLDER))
     stored = grpc_harness.store.get(operation.id)
     assert stored is not None
     assert stored.folder_id == FOLDER
     assert_status(
-        lambda: submit(grpc_harness, message(body()), ("x-folder-id", OTHER_FOLDER)),
+        lambda: submit(grpc_harness, message(v3_body()), ("x-folder-id", OTHER_FOLDER)),
         grpc.StatusCode.PERMISSION_DENIED,
         f"service account {SERVICE_ACCOUNT} has no role ai.speechkit-stt.user on folder {OTHER_FOLDER}",
     )
@@ -418,12 +317,12 @@ def test_submits_past_the_quota_are_resource_exhausted(
     make_grpc: Callable[..., GrpcHarness],
 ) -> None:
     harness = make_grpc(quotas=QuotaSettings(submits_per_hour=2))
-    invalid = message(body(recognitionModel={"model": "hqa"}))
+    invalid = message(v3_body(recognitionModel={"model": "hqa"}))
     assert_status(lambda: submit(harness, invalid), grpc.StatusCode.INVALID_ARGUMENT)
-    submit(harness, message(body()))
-    submit(harness, message(body()))
+    submit(harness, message(v3_body()))
+    submit(harness, message(v3_body()))
     text = assert_status(
-        lambda: submit(harness, message(body())), grpc.StatusCode.RESOURCE_EXHAUSTED
+        lambda: submit(harness, message(v3_body())), grpc.StatusCode.RESOURCE_EXHAUSTED
     )
     assert "2 recognition requests per hour" in text
 

@@ -7,14 +7,24 @@ from typing import Any
 
 import pytest
 
-from asyncstt.engines.base import EngineCapabilities
 from asyncstt.errors import ErrorInfo
-from asyncstt.iam.auth import Principal
-from asyncstt.operation import ApiVersion, Operation, OperationState
+from asyncstt.operation import ApiVersion, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
 from asyncstt.settings import LimitSettings
 from asyncstt.wire.v3 import session_uuid
-from tests.factories import make_transcript
+from tests.support.contract_cases import (
+    EN_ONLY,
+    URI,
+    V3_DETECTION_ALLOWED,
+    V3_DETECTION_BLOCKED,
+    V3_FTP_LINK,
+    V3_REFUSALS,
+    V3_RESTRICTION_REFUSALS,
+    V3_WITHOUT_AUDIO,
+    v3_body,
+)
+from tests.support.stored_operations import claimed, finished, queued
+from tests.support.twins import MULTILINGUAL
 from tests.unit.http.conftest import (
     FOLDER,
     SERVICE_ACCOUNT,
@@ -24,15 +34,7 @@ from tests.unit.http.conftest import (
 SUBMIT = "/stt/v3/recognizeFileAsync"
 GET = "/stt/v3/getRecognition"
 DELETE = "/stt/v3/deleteRecognition"
-URI = "s3://acme-calls/call-0002.wav"
 PROGRESS = "type.googleapis.com/asyncstt.v1.RecognitionProgress"
-CALLER = Principal(FOLDER, SERVICE_ACCOUNT)
-EN_ONLY = {"restrictionType": "WHITELIST", "languageCode": ["en-US"]}
-
-
-def body(**fields: Any) -> dict[str, Any]:
-    """A request by link asking for en-US, the one installed language, unless `fields` say otherwise."""
-    return {"uri": URI, "recognitionModel": {"languageRestriction": EN_ONLY}} | fields
 
 
 def submit(harness: Harness, request: dict[str, Any] | bytes, **headers: str) -> Any:
@@ -51,22 +53,6 @@ def assert_status(response: Any, http: int, code: int, message: str | None = Non
     return text
 
 
-def queued(harness: Harness) -> Operation:
-    return harness.service.submit(
-        CALLER, RecognitionSpec(language="en-US"), uri=URI, content=None, api=ApiVersion.V3
-    )
-
-
-def finished(harness: Harness, transcript: Transcript | None = None) -> Operation:
-    operation = queued(harness)
-    harness.clock.advance(1)
-    assert harness.store.claim("worker", 30, harness.clock()) is not None
-    harness.clock.advance(2)
-    result = make_transcript(3, 4) if transcript is None else transcript
-    assert harness.store.finish(operation.id, "worker", harness.clock(), result=result)
-    return operation
-
-
 def recognition(harness: Harness, operation_id: str, param: str = "operationId") -> Any:
     return harness.client.get(GET, params={param: operation_id}, headers=harness.headers)
 
@@ -75,7 +61,7 @@ def recognition(harness: Harness, operation_id: str, param: str = "operationId")
 
 
 def test_submit_returns_a_v3_operation(harness: Harness) -> None:
-    request = body(
+    request = v3_body(
         recognitionModel={
             "model": "deferred-general",
             "audioFormat": {"containerAudio": {"containerAudioType": "WAV"}},
@@ -145,7 +131,7 @@ def test_inline_content_snake_case(harness: Harness) -> None:
 
 def test_inline_content_over_the_limit(make_harness: Any) -> None:
     harness = make_harness(limits=LimitSettings(max_inline_bytes=200_000))
-    request = body(content=base64.b64encode(b"\0" * 300_000).decode())
+    request = v3_body(content=base64.b64encode(b"\0" * 300_000).decode())
     del request["uri"]
     message = assert_status(submit(harness, request), 400, 3)
     assert message.startswith("inline content is 0.3 MB; the limit is 0.2 MB")
@@ -154,66 +140,16 @@ def test_inline_content_over_the_limit(make_harness: Any) -> None:
 @pytest.mark.parametrize(
     ("request_body", "message"),
     [
+        *V3_REFUSALS,
         (
-            body(speakerLabeling={"speakerLabeling": "SPEAKER_LABELING_ENABLED"}),
-            "speakerLabeling is not supported by this server yet; leave it out",
-        ),
-        (
-            body(recognitionClassifier={"classifiers": [{"classifier": "insult"}]}),
-            "recognitionClassifier is not supported by this server yet; leave it out",
-        ),
-        (
-            body(speechAnalysis={"enableConversationAnalysis": True}),
-            "speechAnalysis is not supported by this server yet; leave it out",
-        ),
-        (
-            body(summarization={"modelUri": "gpt://b1g/yandexgpt"}),
-            "summarization is not supported by this server yet; leave it out",
-        ),
-        (
-            body(recognitionModel={"model": "general-v9", "languageRestriction": EN_ONLY}),
-            "model general-v9 is not known; use one of: general, general:rc, general:deprecated, "
-            "deferred-general, deferred-general:rc, deferred-general:deprecated",
-        ),
-        (
-            body(
-                recognitionModel={
-                    "audioFormat": {"rawAudio": {"sampleRateHertz": 44100}},
-                    "languageRestriction": EN_ONLY,
-                }
-            ),
-            "sample rate 44100 Hz is not allowed for LINEAR16_PCM; use 8000, 16000, 48000",
-        ),
-        (
-            body(
-                recognitionModel={
-                    "audioFormat": {"rawAudio": {"audioChannelCount": 3}},
-                    "languageRestriction": EN_ONLY,
-                }
-            ),
-            "audio channel count 3 is not allowed; use 1 to 2",
-        ),
-        (
-            body(recognitionModel={"languageRestriction": {"languageCode": ["ru-RU"]}}),
-            "language ru-RU is not installed; installed: en-US",
-        ),
-        (
-            body(recognitionModel={"languageRestriction": {"languageCode": ["auto"]}}),
-            "language auto is not available: the installed model (fake) cannot detect languages; "
-            "name one of: en-US",
-        ),
-        (
-            body(
+            v3_body(
                 recognitionModel={"audioFormat": {"containerAudio": {"containerAudioType": "AAC"}}}
             ),
             'recognitionModel.audioFormat.containerAudio.containerAudioType: unknown value "AAC"; '
             "use one of: WAV, OGG_OPUS, MP3",
         ),
-        (
-            {"recognitionModel": {"languageRestriction": EN_ONLY}},
-            "the request needs uri (a link to the audio) or content",
-        ),
-        (body(uri="ftp://acme/call.wav"), "links like ftp://acme/call.wav are not supported"),
+        V3_WITHOUT_AUDIO,
+        V3_FTP_LINK,
         (b"not json", None),
     ],
 )
@@ -224,12 +160,12 @@ def test_submit_refusals_are_400_code_3(
 
 
 def test_submit_needs_credentials(harness: Harness) -> None:
-    response = harness.client.post(SUBMIT, json=body())
+    response = harness.client.post(SUBMIT, json=v3_body())
     assert_status(response, 401, 16)
 
 
 def test_single_usable_candidate_becomes_the_language(harness: Harness) -> None:
-    request = body(recognitionModel={"languageRestriction": {"languageCode": ["auto", "en-us"]}})
+    request = v3_body(recognitionModel={"languageRestriction": {"languageCode": ["auto", "en-us"]}})
     response = submit(harness, request)
     assert response.status_code == 200, response.text
     stored = harness.store.get(response.json()["id"])
@@ -250,30 +186,19 @@ def test_no_restriction_gets_the_default_language(make_harness: Any) -> None:
 @pytest.fixture
 def multilingual(make_harness: Callable[..., Harness]) -> Harness:
     """A harness whose engine knows three languages and detects among them."""
-    capabilities = EngineCapabilities(
-        "multi", frozenset({"en-US", "de-DE", "ru-RU"}), detects_language=True
-    )
-    return make_harness(capabilities=capabilities)
+    return make_harness(capabilities=MULTILINGUAL)
 
 
 @pytest.mark.parametrize(
     ("restriction", "language", "candidates"),
     [
-        (None, "ru-RU", ()),
-        ({"restrictionType": "WHITELIST", "languageCode": ["auto"]}, "auto", ()),
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["de-de", "EN-US"]},
-            "auto",
-            ("de-DE", "en-US"),
-        ),
+        *V3_DETECTION_ALLOWED,
         (
             {"restrictionType": "WHITELIST", "languageCode": ["auto", "ru-RU", "de-DE"]},
             "auto",
             ("ru-RU", "de-DE"),
         ),
-        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU"]}, "auto", ("de-DE", "en-US")),
-        ({"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE"]}, "en-US", ()),
-        ({"restrictionType": "BLACKLIST", "languageCode": []}, "auto", ()),
+        *V3_DETECTION_BLOCKED,
     ],
 )
 def test_language_detection_candidates(
@@ -290,27 +215,7 @@ def test_language_detection_candidates(
     assert (stored.spec.language, stored.spec.language_candidates) == (language, candidates)
 
 
-@pytest.mark.parametrize(
-    ("restriction", "message"),
-    [
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "xx-YY"]},
-            "language xx-YY is not known; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "WHITELIST", "languageCode": ["en-US", "fr-FR"]},
-            "language fr-FR is not installed; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "BLACKLIST", "languageCode": ["zz-ZZ"]},
-            "language zz-ZZ is not known; installed: de-DE, en-US, ru-RU",
-        ),
-        (
-            {"restrictionType": "BLACKLIST", "languageCode": ["ru-RU", "de-DE", "en-US"]},
-            "the language blacklist leaves no installed language; installed: de-DE, en-US, ru-RU",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("restriction", "message"), V3_RESTRICTION_REFUSALS)
 def test_language_restriction_refusals(
     multilingual: Harness, restriction: dict[str, Any], message: str
 ) -> None:
@@ -385,9 +290,7 @@ def test_running_operation_is_failed_precondition(harness: Harness) -> None:
 def test_failed_operation_answers_its_own_error(
     harness: Harness, error: ErrorInfo, http: int
 ) -> None:
-    operation = queued(harness)
-    harness.clock.advance(1)
-    assert harness.store.claim("worker", 30, harness.clock()) is not None
+    operation = claimed(harness)
     assert harness.store.finish(operation.id, "worker", harness.clock(), error=error)
     response = recognition(harness, operation.id)
     assert_status(
