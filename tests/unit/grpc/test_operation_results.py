@@ -20,31 +20,14 @@ from yandex.cloud.operation.operation_service_pb2 import (
 from yandex.cloud.operation.operation_service_pb2_grpc import OperationServiceStub
 
 from asyncstt.errors import ErrorInfo
-from asyncstt.iam.auth import Principal
-from asyncstt.operation import ApiVersion, Operation
-from asyncstt.recognition import RecognitionSpec, Transcript, Utterance, Word
+from asyncstt.operation import ApiVersion
+from asyncstt.recognition import Transcript, Utterance, Word
 from tests.factories import v2_chunk, v2_word
-from tests.unit.grpc.conftest import FOLDER, SERVICE_ACCOUNT, GrpcHarness, refused
+from tests.support.contract_cases import CALLER
+from tests.support.stored_operations import claimed, queued
+from tests.unit.grpc.conftest import SERVICE_ACCOUNT, GrpcHarness, refused
 
 V2_RESPONSE = "type.googleapis.com/yandex.cloud.ai.stt.v2.LongRunningRecognitionResponse"
-CALLER = Principal(FOLDER, SERVICE_ACCOUNT)
-
-
-def submitted(harness: GrpcHarness) -> Operation:
-    return harness.service.submit(
-        CALLER,
-        RecognitionSpec(language="en-US"),
-        uri="s3://acme/call.ogg",
-        content=None,
-        api=ApiVersion.V2,
-    )
-
-
-def claimed(harness: GrpcHarness) -> Operation:
-    operation = submitted(harness)
-    harness.clock.advance(1)
-    assert harness.store.claim("worker", 30, harness.clock()) is not None
-    return operation
 
 
 def get(harness: GrpcHarness, operation_id: str) -> OperationPb:
@@ -77,7 +60,7 @@ def assert_not_found(harness: GrpcHarness, operation_id: str) -> None:
 
 
 def test_a_finished_two_channel_operation_is_the_rest_body(grpc_harness: GrpcHarness) -> None:
-    operation = claimed(grpc_harness)
+    operation = claimed(grpc_harness, ApiVersion.V2)
     utterances = (
         Utterance(0, 0.42, 0.86, (Word("good", 0.42, 0.86),), "good", "Good."),
         Utterance(1, 2.9, 3.15, (Word("twelve", 2.9, 3.15, 0.5),), "twelve", "12", confidence=0.75),
@@ -106,7 +89,7 @@ def test_a_finished_two_channel_operation_is_the_rest_body(grpc_harness: GrpcHar
 def test_a_finished_operation_without_speech_packs_an_empty_response(
     grpc_harness: GrpcHarness,
 ) -> None:
-    operation = claimed(grpc_harness)
+    operation = claimed(grpc_harness, ApiVersion.V2)
     grpc_harness.clock.advance(4)
     assert grpc_harness.store.finish(
         operation.id, "worker", grpc_harness.clock(), result=Transcript()
@@ -125,7 +108,7 @@ def test_a_finished_operation_without_speech_packs_an_empty_response(
 
 
 def test_a_failed_operation_is_an_answer_carrying_its_error(grpc_harness: GrpcHarness) -> None:
-    operation = claimed(grpc_harness)
+    operation = claimed(grpc_harness, ApiVersion.V2)
     grpc_harness.clock.advance(1)
     error = ErrorInfo(3, "audio could not be decoded as OGG_OPUS")
     assert grpc_harness.store.finish(operation.id, "worker", grpc_harness.clock(), error=error)
@@ -147,13 +130,13 @@ def test_a_malformed_id_is_not_found(grpc_harness: GrpcHarness) -> None:
 
 
 def test_a_deleted_operation_is_not_found(grpc_harness: GrpcHarness) -> None:
-    operation = submitted(grpc_harness)
+    operation = queued(grpc_harness, ApiVersion.V2)
     grpc_harness.service.delete(CALLER, operation)
     assert_not_found(grpc_harness, operation.id)
 
 
 def test_cancel_of_a_finished_operation_returns_it_unchanged(grpc_harness: GrpcHarness) -> None:
-    operation = claimed(grpc_harness)
+    operation = claimed(grpc_harness, ApiVersion.V2)
     assert grpc_harness.store.finish(
         operation.id, "worker", grpc_harness.clock(), result=Transcript()
     )

@@ -5,27 +5,14 @@ from typing import Any
 import pytest
 
 from asyncstt.errors import ErrorInfo
-from asyncstt.iam.auth import Principal
-from asyncstt.operation import ApiVersion, Operation, Progress
-from asyncstt.recognition import RecognitionSpec, Transcript, Utterance, Word
+from asyncstt.operation import ApiVersion, Progress
+from asyncstt.recognition import Transcript, Utterance, Word
 from tests.factories import v2_chunk, v2_word
-from tests.unit.http.conftest import FOLDER, SERVICE_ACCOUNT, Harness
+from tests.support.contract_cases import CALLER
+from tests.support.stored_operations import claimed, queued
+from tests.unit.http.conftest import SERVICE_ACCOUNT, Harness
 
 V2_RESPONSE = "type.googleapis.com/yandex.cloud.ai.stt.v2.LongRunningRecognitionResponse"
-CALLER = Principal(FOLDER, SERVICE_ACCOUNT)
-
-
-def submitted(harness: Harness, api: ApiVersion = ApiVersion.V2) -> Operation:
-    return harness.service.submit(
-        CALLER, RecognitionSpec(language="en-US"), uri="s3://acme/call.ogg", content=None, api=api
-    )
-
-
-def claimed(harness: Harness) -> Operation:
-    operation = submitted(harness)
-    harness.clock.advance(1)
-    assert harness.store.claim("worker", 30, harness.clock()) is not None
-    return operation
 
 
 def get(harness: Harness, operation_id: str, headers: dict[str, str] | None = None) -> Any:
@@ -35,7 +22,7 @@ def get(harness: Harness, operation_id: str, headers: dict[str, str] | None = No
 
 
 def test_running_operation_shows_progress(harness: Harness) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     harness.clock.advance(3)
     progress = Progress(processed_seconds=3.5, total_seconds=11.0, stage="recognising")
     assert harness.store.set_progress(operation.id, "worker", progress, harness.clock())
@@ -57,7 +44,7 @@ def test_running_operation_shows_progress(harness: Harness) -> None:
 
 
 def test_finished_two_channel_operation(harness: Harness) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     utterances = (
         Utterance(0, 0.42, 0.86, (Word("good", 0.42, 0.86),), "good", "Good."),
         Utterance(1, 2.9, 3.15, (Word("twelve", 2.9, 3.15, 0.5),), "twelve", "12", confidence=0.75),
@@ -83,7 +70,7 @@ def test_finished_two_channel_operation(harness: Harness) -> None:
 
 
 def test_finished_without_speech(harness: Harness) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     harness.clock.advance(4)
     assert harness.store.finish(operation.id, "worker", harness.clock(), result=Transcript())
     response = get(harness, operation.id)
@@ -99,7 +86,7 @@ def test_finished_without_speech(harness: Harness) -> None:
 
 
 def test_failed_operation_is_http_200_with_error(harness: Harness) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     harness.clock.advance(1)
     error = ErrorInfo(3, "audio could not be decoded as OGG_OPUS")
     assert harness.store.finish(operation.id, "worker", harness.clock(), error=error)
@@ -116,7 +103,7 @@ def test_failed_operation_is_http_200_with_error(harness: Harness) -> None:
 
 
 def test_v3_operation_is_served_here_too(harness: Harness) -> None:
-    operation = submitted(harness, ApiVersion.V3)
+    operation = queued(harness)
     body = get(harness, operation.id).json()
     assert body["description"] == "STT v3 async recognition"
     assert body["done"] is False
@@ -129,7 +116,7 @@ def _not_found(response: Any, operation_id: str) -> None:
 
 
 def test_another_folders_operation_is_404_like_a_missing_one(harness: Harness) -> None:
-    operation = submitted(harness)
+    operation = queued(harness, ApiVersion.V2)
     _not_found(get(harness, operation.id, harness.other_headers), operation.id)
     _not_found(get(harness, "e03doesnotexist00000"), "e03doesnotexist00000")
     for method in ("GET", "POST"):
@@ -145,14 +132,14 @@ def test_malformed_id_is_404(harness: Harness) -> None:
 
 
 def test_operations_need_credentials(harness: Harness) -> None:
-    operation = submitted(harness)
+    operation = queued(harness, ApiVersion.V2)
     response = get(harness, operation.id, headers={})
     assert (response.status_code, response.json()["code"]) == (401, 16)
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_cancel_queued_operation(harness: Harness, method: str) -> None:
-    operation = submitted(harness)
+    operation = queued(harness, ApiVersion.V2)
     harness.clock.advance(2)
     response = harness.client.request(
         method, f"/operations/{operation.id}:cancel", headers=harness.headers
@@ -171,7 +158,7 @@ def test_cancel_queued_operation(harness: Harness, method: str) -> None:
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_cancel_running_operation_is_requested(harness: Harness, method: str) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     response = harness.client.request(
         method, f"/operations/{operation.id}:cancel", headers=harness.headers
     )
@@ -183,7 +170,7 @@ def test_cancel_running_operation_is_requested(harness: Harness, method: str) ->
 
 
 def test_cancel_finished_operation_returns_it_unchanged(harness: Harness) -> None:
-    operation = claimed(harness)
+    operation = claimed(harness, ApiVersion.V2)
     assert harness.store.finish(operation.id, "worker", harness.clock(), result=Transcript())
     before = get(harness, operation.id).json()
     harness.clock.advance(60)
@@ -192,6 +179,6 @@ def test_cancel_finished_operation_returns_it_unchanged(harness: Harness) -> Non
 
 
 def test_deleted_operation_is_404(harness: Harness) -> None:
-    operation = submitted(harness)
+    operation = queued(harness, ApiVersion.V2)
     harness.service.delete(CALLER, operation)
     _not_found(get(harness, operation.id), operation.id)
