@@ -48,6 +48,11 @@ def _record(kind: type[_Record], row: RowMapping) -> _Record:
     return kind(**{field.name: row[field.name] for field in fields(kind)})
 
 
+def _columns(record: DataclassInstance) -> dict[str, object]:
+    """The row of a record, the other way round from `_record`."""
+    return {field.name: getattr(record, field.name) for field in fields(record)}
+
+
 def _storage(row: RowMapping) -> StorageCredentialRecord:
     record = _record(StorageCredentialRecord, row)
     # Drivers may hand a binary column back as a memoryview.
@@ -80,11 +85,7 @@ class SqlIdentityStore:
                     raise AlreadyExists(
                         f"a folder named {folder.name!r} exists already: choose another name"
                     )
-                connection.execute(
-                    insert(folders).values(
-                        id=folder.id, name=folder.name, created_at=folder.created_at
-                    )
-                )
+                connection.execute(insert(folders).values(_columns(folder)))
         except IntegrityError as exc:
             # Another PostgreSQL transaction took the id or the name after the checks.
             raise AlreadyExists(
@@ -130,14 +131,7 @@ class SqlIdentityStore:
                         f"folder {account.folder_id} has a service account named {account.name!r} "
                         "already: choose another name"
                     )
-                connection.execute(
-                    insert(service_accounts).values(
-                        id=account.id,
-                        folder_id=account.folder_id,
-                        name=account.name,
-                        created_at=account.created_at,
-                    )
-                )
+                connection.execute(insert(service_accounts).values(_columns(account)))
         except IntegrityError as exc:
             raise AlreadyExists(
                 f"service account {account.id} or one named {account.name!r} in folder "
@@ -174,12 +168,7 @@ class SqlIdentityStore:
             _require(connection, service_accounts, binding.service_account_id, "service account")
             connection.execute(
                 dialect_insert(connection, role_bindings)
-                .values(
-                    folder_id=binding.folder_id,
-                    service_account_id=binding.service_account_id,
-                    role=binding.role,
-                    created_at=binding.created_at,
-                )
+                .values(_columns(binding))
                 .on_conflict_do_nothing()
             )
 
@@ -219,19 +208,7 @@ class SqlIdentityStore:
             with self._writer.begin() as connection:
                 _require(connection, folders, record.folder_id, "folder")
                 _require(connection, service_accounts, record.service_account_id, "service account")
-                connection.execute(
-                    insert(api_keys).values(
-                        id=record.id,
-                        folder_id=record.folder_id,
-                        service_account_id=record.service_account_id,
-                        secret_hash=record.secret_hash,
-                        created_at=record.created_at,
-                        revoked=record.revoked,
-                        expires_at=record.expires_at,
-                        revoked_at=record.revoked_at,
-                        description=record.description,
-                    )
-                )
+                connection.execute(insert(api_keys).values(_columns(record)))
         except IntegrityError as exc:
             raise AlreadyExists(f"API key {record.id} exists already") from exc
 
@@ -271,15 +248,7 @@ class SqlIdentityStore:
         try:
             with self._writer.begin() as connection:
                 _require(connection, service_accounts, record.service_account_id, "service account")
-                connection.execute(
-                    insert(authorized_keys).values(
-                        id=record.id,
-                        service_account_id=record.service_account_id,
-                        public_key_pem=record.public_key_pem,
-                        created_at=record.created_at,
-                        revoked_at=record.revoked_at,
-                    )
-                )
+                connection.execute(insert(authorized_keys).values(_columns(record)))
         except IntegrityError as exc:
             raise AlreadyExists(f"authorized key {record.id} exists already") from exc
 
