@@ -14,6 +14,7 @@ from yandex.cloud.ai.stt.v2 import stt_service_pb2, stt_service_pb2_grpc
 from yandex.cloud.operation import operation_pb2
 
 from asyncstt.grpc.context import Door, caller, idempotency, rpc
+from asyncstt.grpc.errors import Unimplemented
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.wire.operation import to_operation_pb
@@ -54,14 +55,13 @@ class SttV2Service(stt_service_pb2_grpc.SttServiceServicer):
         )
         return to_operation_pb(operation)
 
+    @rpc("/yandex.cloud.ai.stt.v2.SttService/StreamingRecognize")
     def StreamingRecognize(
         self,
         request_iterator: Iterator[stt_service_pb2.StreamingRecognitionRequest],
         context: grpc.ServicerContext,
     ) -> Iterator[stt_service_pb2.StreamingRecognitionResponse]:
         """Not served: this server recognizes recorded files only."""
-        # Not an AsyncSttError: no REST route answers it, and UNIMPLEMENTED has no place among their codes.
-        context.abort(
-            grpc.StatusCode.UNIMPLEMENTED,
-            "streaming recognition is not served by this server; use LongRunningRecognize",
+        raise Unimplemented(
+            "streaming recognition is not served by this server; use LongRunningRecognize"
         )
