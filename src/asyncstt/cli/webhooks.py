@@ -59,7 +59,8 @@ def _session(args: argparse.Namespace) -> Iterator[_Session]:
 
 def cmd_webhooks_add(args: argparse.Namespace) -> int:
     from asyncstt.iam.audit import CLI_ACTOR
-    from asyncstt.webhooks.address import describe, parse_webhook_url
+    from asyncstt.sources.http import describe
+    from asyncstt.webhooks.address import parse_webhook_url
 
     with _session(args) as session:
         folder = session.admin.folder(args.folder)
@@ -74,7 +75,8 @@ def cmd_webhooks_add(args: argparse.Namespace) -> int:
 
 
 def cmd_webhooks_list(args: argparse.Namespace) -> int:
-    from asyncstt.webhooks.address import describe, parse_webhook_url
+    from asyncstt.sources.http import describe
+    from asyncstt.webhooks.address import parse_webhook_url
 
     with _session(args) as session:
         webhooks = session.registry.list()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from asyncstt.errors import InvalidArgument, Unavailable
@@ -97,28 +98,52 @@ def system_resolver(host: str, port: int) -> list[Address]:
     return found
 
 
+@dataclass(frozen=True)
+class Refusals:
+    """How a guard's refusals name what it guards: whose host, what is never done, how to allow it."""
+
+    host_of: str
+    never: str
+    to_allow: str
+
+
+#: The refusals of the guard in front of audio links.
+LINK_REFUSALS = Refusals(
+    "the link's host",
+    "fetched",
+    "to fetch from it, set http_sources.allow_private_addresses "
+    "(ASYNCSTT_HTTP_SOURCES__ALLOW_PRIVATE_ADDRESSES=true)",
+)
+
+
 class AddressGuard:
     """Refuses hosts that resolve to addresses a server must not be tricked into reaching (SSRF)."""
 
-    def __init__(self, allow_private: bool, resolver: Resolver = system_resolver) -> None:
+    def __init__(
+        self,
+        allow_private: bool,
+        resolver: Resolver = system_resolver,
+        refusals: Refusals = LINK_REFUSALS,
+    ) -> None:
         self._allow_private = allow_private
         self._resolver = resolver
+        self._refusals = refusals
 
     def check_address(self, host: str, address: Address) -> None:
         """Raise InvalidArgument when `address` (which `host` resolved to) may not be reached."""
         category = classify(address)
         if category is None:
             return
+        refusals = self._refusals
         if category in ALWAYS_REFUSED:
             raise InvalidArgument(
-                f"the link's host {host} resolves to {address} ({category} address), "
-                "which is never fetched"
+                f"{refusals.host_of} {host} resolves to {address} ({category} address), "
+                f"which is never {refusals.never}"
             )
         if not self._allow_private:
             raise InvalidArgument(
-                f"the link's host {host} resolves to {address} ({category} address), which is refused "
-                "to guard against server-side request forgery; to fetch from it, set "
-                "http_sources.allow_private_addresses (ASYNCSTT_HTTP_SOURCES__ALLOW_PRIVATE_ADDRESSES=true)"
+                f"{refusals.host_of} {host} resolves to {address} ({category} address), which is refused "
+                f"to guard against server-side request forgery; {refusals.to_allow}"
             )
 
     def vet(self, host: str, port: int) -> list[Address]:

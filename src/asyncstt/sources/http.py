@@ -57,7 +57,7 @@ class HttpSource:
         self._check_host(url)
         # Resolution can fail for a moment; the fetch resolves again and reports it then.
         with contextlib.suppress(Unavailable):
-            self._guard.vet(url.host, _port(url))
+            self._guard.vet(url.host, port_of(url))
         return str(url)
 
     def fetch(self, uri: str, destination: Path, max_bytes: int) -> int:
@@ -105,7 +105,7 @@ class HttpSource:
     @contextlib.contextmanager
     def _get(self, client: httpx.Client, url: httpx.URL) -> Iterator[httpx.Response]:
         """GET `url` from one of its vetted addresses, trying them in the resolver's order."""
-        addresses = self._guard.vet(url.host, _port(url))
+        addresses = self._guard.vet(url.host, port_of(url))
         failure: httpx.TransportError | None = None
         for address in addresses:
             request = client.build_request(
@@ -152,7 +152,8 @@ class HttpSource:
         )
 
 
-def _port(url: httpx.URL) -> int:
+def port_of(url: httpx.URL) -> int:
+    """The port a URL is reached on, its scheme's default when it names none."""
     return url.port or (443 if url.scheme == "https" else 80)
 
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import httpx
 
 from asyncstt.errors import InvalidArgument
-from asyncstt.sources.guard import ALWAYS_REFUSED, Address, AddressGuard, classify
+from asyncstt.sources.guard import AddressGuard, Refusals, Resolver
+from asyncstt.sources.http import describe
 
 _SCHEMES = ("http", "https")
 _ALLOW_SETTING = (
     "webhooks.allow_private_addresses (ASYNCSTT_WEBHOOKS__ALLOW_PRIVATE_ADDRESSES=true)"
 )
-
-
-def describe(url: httpx.URL) -> str:
-    """The URL as safe to show back: no password and no query, which may carry a token."""
-    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
 
 
 def parse_webhook_url(url: str) -> httpx.URL:
@@ -31,24 +27,10 @@ def parse_webhook_url(url: str) -> httpx.URL:
     return parsed
 
 
-def port_of(url: httpx.URL) -> int:
-    return url.port or (443 if url.scheme == "https" else 80)
+#: The refusals of the guard in front of webhook URLs.
+WEBHOOK_REFUSALS = Refusals("the webhook's host", "called", f"to call it, set {_ALLOW_SETTING}")
 
 
-class WebhookGuard(AddressGuard):
-    """The audio links' address guard, with its refusals worded for webhooks and their own setting."""
-
-    def check_address(self, host: str, address: Address) -> None:
-        category = classify(address)
-        if category is None:
-            return
-        if category in ALWAYS_REFUSED:
-            raise InvalidArgument(
-                f"the webhook's host {host} resolves to {address} ({category} address), "
-                "which is never called"
-            )
-        if not self._allow_private:
-            raise InvalidArgument(
-                f"the webhook's host {host} resolves to {address} ({category} address), which is "
-                f"refused to guard against server-side request forgery; to call it, set {_ALLOW_SETTING}"
-            )
+def webhook_guard(allow_private: bool, resolver: Resolver) -> AddressGuard:
+    """The audio links' address guard, its refusals worded for webhooks and their own setting."""
+    return AddressGuard(allow_private, resolver, WEBHOOK_REFUSALS)

@@ -10,8 +10,9 @@ from asyncstt.clock import utcnow
 from asyncstt.errors import NotFound
 from asyncstt.settings import WebhookSettings
 from asyncstt.sources.guard import Resolver, system_resolver
+from asyncstt.sources.http import port_of
 from asyncstt.store.base import Webhook, WebhookStore
-from asyncstt.webhooks.address import WebhookGuard, parse_webhook_url, port_of
+from asyncstt.webhooks.address import parse_webhook_url, webhook_guard
 from asyncstt.webhooks.signature import new_secret
 
 
@@ -37,7 +38,7 @@ class WebhookRegistry:
     ) -> None:
         self._store = store
         self._secrets = secrets
-        self._guard = WebhookGuard(settings.allow_private_addresses, resolver)
+        self._guard = webhook_guard(settings.allow_private_addresses, resolver)
         self._clock = clock
 
     def add(self, folder_id: str, url: str) -> tuple[Webhook, str]:

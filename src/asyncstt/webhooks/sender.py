@@ -12,7 +12,8 @@ import httpx
 from asyncstt.errors import AsyncSttError
 from asyncstt.settings import WebhookSettings
 from asyncstt.sources.guard import Resolver, system_resolver
-from asyncstt.webhooks.address import WebhookGuard, describe, parse_webhook_url, port_of
+from asyncstt.sources.http import describe, port_of
+from asyncstt.webhooks.address import parse_webhook_url, webhook_guard
 
 #: How much of a refusing receiver's answer is kept as the delivery's last error.
 _ANSWER_EXCERPT = 200
@@ -32,7 +33,7 @@ class Sender:
         resolver: Resolver = system_resolver,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._guard = WebhookGuard(settings.allow_private_addresses, resolver)
+        self._guard = webhook_guard(settings.allow_private_addresses, resolver)
         self._client = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(settings.timeout_seconds),
