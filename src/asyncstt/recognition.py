@@ -23,6 +23,50 @@ class AudioEncoding(enum.Enum):
     AUTO = "AUTO"
 
 
+class ClassifierTrigger(enum.Enum):
+    """Which messages of the result stream a classifier reports after (v3 `RecognitionClassifier.triggers`)."""
+
+    #: After each utterance's end (`eou_update`), over that utterance.
+    UTTERANCE = "utterance"
+    #: After each `final`, over that final; in file recognition a final is one utterance.
+    FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Analytics:
+    """What a v3 request asks for beyond the text: speech analysis and the profanity classifier.
+
+    Computed from the transcript when the result is rendered, so none of it changes what is recognised.
+    """
+
+    #: `speaker_analysis` events per channel tag.
+    speaker_analysis: bool = False
+    #: One `conversation_analysis` event over every channel tag.
+    conversation_analysis: bool = False
+    #: Levels in [0, 1] of the quantiles every descriptive statistic reports.
+    quantiles: tuple[float, ...] = ()
+    #: Pauses shorter than this within one speaker's speech count as speech.
+    silence_threshold_ms: int = 0
+    #: Stretches of silence on every channel shorter than this are not counted as simultaneous silence.
+    simultaneous_silence_threshold_ms: int = 0
+    #: Stretches of overlapping speech shorter than this are neither simultaneous speech nor interrupts.
+    simultaneous_speech_threshold_ms: int = 0
+    #: When the profanity classifier reports; empty: it was not asked for.
+    profanity_triggers: tuple[ClassifierTrigger, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Analytics:
+        return cls(
+            **{
+                **data,
+                "quantiles": tuple(data.get("quantiles", ())),
+                "profanity_triggers": tuple(
+                    ClassifierTrigger(value) for value in data.get("profanity_triggers", ())
+                ),
+            }
+        )
+
+
 class Priority(enum.IntEnum):
     """Scheduling class of an operation; a higher value is served first."""
 
@@ -48,6 +92,8 @@ class RecognitionSpec:
     phone_formatting: bool = False
     #: With `language` `auto`: the languages detection may choose from (empty: any the engine knows).
     language_candidates: tuple[str, ...] = ()
+    #: v3 speech analysis and classifiers.
+    analytics: Analytics = Analytics()
 
     @property
     def priority(self) -> Priority:
@@ -56,6 +102,9 @@ class RecognitionSpec:
     def to_json(self) -> str:
         data = asdict(self)
         data["audio_encoding"] = self.audio_encoding.value
+        data["analytics"]["profanity_triggers"] = [
+            trigger.value for trigger in self.analytics.profanity_triggers
+        ]
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -63,6 +112,7 @@ class RecognitionSpec:
         data = json.loads(text)
         data["audio_encoding"] = AudioEncoding(data["audio_encoding"])
         data["language_candidates"] = tuple(data.get("language_candidates", ()))
+        data["analytics"] = Analytics.from_dict(data.get("analytics", {}))
         return cls(**data)
 
 

@@ -71,6 +71,11 @@ def mask_word(word: str) -> str:
     return word[:1] + "*" * (len(word) - 1)
 
 
+def is_masked(word: str) -> bool:
+    """True when `word` is what `mask_word` makes of a profanity: a letter, then only `*`."""
+    return len(word) > 1 and word[:1].isalpha() and word[1:] == "*" * (len(word) - 1)
+
+
 def mask_profanity(text: str, language: str) -> str:
     """`text` with each profane word masked by `mask_word`; everything else is kept as it is."""
     return _WORD.sub(

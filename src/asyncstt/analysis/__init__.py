@@ -1,0 +1,1 @@
+"""Speech and conversation analysis and the profanity classifier: pure functions over a transcript."""
