@@ -48,6 +48,11 @@ class AsyncSttError(Exception):
     def http_status(self) -> int:
         return HTTP_STATUS_BY_CODE.get(self.code, 500)
 
+    @property
+    def is_caller_error(self) -> bool:
+        """Whether the caller's request or file is at fault (a 4xx): trying again cannot help."""
+        return 400 <= self.http_status < 500
+
     def to_info(self) -> ErrorInfo:
         return ErrorInfo(code=self.code, message=self.message)
 

@@ -3,10 +3,16 @@
 Only the asked range is decoded: containers are entered by a time seek a little before it, headerless PCM by a
 byte offset. Every decoded frame is placed by its timestamp, so a slice starts on the sample it names and
 consecutive slices join without a gap or an overlap. Channels are never mixed.
+
+What a decode holds is bounded by the range asked, never by what the file says: a slice that runs to the end of
+the file stops once it passes the duration probing found (`AudioInfo.decodable_seconds`), and the file is refused
+as lying about its length. So one slice holds at most its own length of 16 kHz samples (64 KB a second) and
+half a second of native audio.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -97,17 +103,34 @@ def decode_channel(
         raise Internal(f"channel {channel} was asked of audio with {info.channels} channel(s)")
     start = max(0.0, start)
     first = round(start * TARGET_RATE)
-    stop = None if end is None else round(end * TARGET_RATE)
-    if stop is not None and stop <= first:
+    last = info.decodable_seconds if end is None else end
+    stop = round(last * TARGET_RATE)
+    if stop <= first:
         return np.zeros(0, dtype=np.float32)
-    native_stop = None if end is None else math.ceil((end + _TAIL_SECONDS) * info.sample_rate)
-    blocks = _native_blocks(path, info, (channel,), start, native_stop)
-    placed: Iterator[tuple[int, Samples]]
-    if info.sample_rate == TARGET_RATE:
-        placed = ((block.position, block.data[0]) for block in blocks)
-    else:
-        placed = _resampled(blocks, info.sample_rate)
-    return _cut(placed, first, stop)
+    native_stop = math.ceil((last + _TAIL_SECONDS) * info.sample_rate)
+    with _ffmpeg_errors_refused():
+        blocks = _native_blocks(path, info, (channel,), start, native_stop)
+        placed: Iterator[tuple[int, Samples]]
+        if info.sample_rate == TARGET_RATE:
+            placed = ((block.position, block.data[0]) for block in blocks)
+        else:
+            placed = _resampled(blocks, info.sample_rate)
+        samples = _cut(placed, first, stop)
+    if end is None and first + len(samples) >= stop:
+        raise InvalidArgument(
+            f"the audio goes on past {last:.2f} s, but the file says it lasts {info.duration_seconds:.2f} s; "
+            "its header understates its length or the file is damaged: re-encode it"
+        )
+    return samples
+
+
+@contextlib.contextmanager
+def _ffmpeg_errors_refused() -> Iterator[None]:
+    """FFmpeg failing on a file (a seek into garbage, a resampler refusing its rate) is the file's fault."""
+    try:
+        yield
+    except av.FFmpegError as error:
+        raise InvalidArgument(f"the audio could not be decoded: {error_detail(error)}") from error
 
 
 def find_quiet_point(path: Path, info: AudioInfo, around: float, window: float) -> float:
@@ -124,7 +147,8 @@ def find_quiet_point(path: Path, info: AudioInfo, around: float, window: float) 
     first, last = math.floor(low * rate), math.ceil(high * rate)
     if last - first < frame:
         return fallback
-    base, energy = _energy(path, info, low, first, last)
+    with _ffmpeg_errors_refused():
+        base, energy = _energy(path, info, low, first, last)
     if len(energy) < frame:
         return fallback
     sums = np.concatenate(([0.0], np.cumsum(energy)))

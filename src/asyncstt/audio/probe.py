@@ -18,6 +18,14 @@ from asyncstt.settings import LimitSettings
 
 #: Sample rates a client may declare for headerless LINEAR16_PCM.
 LPCM_SAMPLE_RATES = (8000, 16000, 48000)
+#: Sample rates a file may have. Below, no speech survives; above, a header is lying or the file is not for
+#: listening, and decoding it would cost time out of proportion to its length.
+MIN_SAMPLE_RATE = 4000
+MAX_SAMPLE_RATE = 384000
+#: How far decoded audio may run past the duration probing found (seconds, or share of it) before the file is
+#: refused as lying about its length. Honest headers are off by a few milliseconds (Opus end padding).
+OVERRUN_SECONDS = 0.5
+OVERRUN_SHARE = 0.01
 
 # Enough for every signature `sniff` knows and for a text check of LPCM.
 _HEAD_BYTES = 4096
@@ -45,6 +53,11 @@ class AudioInfo:
     #: Length of one channel.
     duration_seconds: float
 
+    @property
+    def decodable_seconds(self) -> float:
+        """The most audio of one channel that decoding may produce: the duration and a small overrun."""
+        return self.duration_seconds + max(OVERRUN_SECONDS, OVERRUN_SHARE * self.duration_seconds)
+
 
 def probe(
     path: Path,
@@ -55,8 +68,8 @@ def probe(
 ) -> AudioInfo:
     """Format, channels, rate and duration of the file, checked against `limits`.
 
-    Reads the header only, unless it has no believable duration: then the packets are counted.
-    `lpcm_sample_rate` and `lpcm_channels` apply only when the bytes turn out to be headerless PCM.
+    Reads the header, then counts the packets (no decoding) to see that the header does not understate them;
+    headerless PCM and PCM in WAV are measured by their size. `lpcm_sample_rate` and `lpcm_channels` apply only when the bytes turn out to be headerless PCM.
     """
     size = path.stat().st_size
     if size == 0:
@@ -71,9 +84,10 @@ def probe(
     if fmt is AudioFormat.LPCM:
         info = _probe_lpcm(size, head, lpcm_sample_rate, lpcm_channels)
         _check_channels(info.channels, limits)
+        _check_duration(info, limits, None)
     else:
-        info = _probe_container(path, fmt, size, limits)
-    _check_duration(info, limits)
+        info, claimed = _probe_container(path, fmt, size, limits)
+        _check_duration(info, limits, claimed)
     return info
 
 
@@ -86,12 +100,25 @@ def open_container(path: Path, fmt: AudioFormat) -> InputContainer:
 
 
 def first_audio_stream(container: InputContainer, fmt: AudioFormat) -> AudioStream:
+    """The audio stream to decode, refused unless FFmpeg has a decoder for it and its rate is plausible."""
     if not container.streams.audio:
         raise InvalidArgument("the file has no audio stream")
     stream = container.streams.audio[0]
+    # FFmpeg opens a stream it has no decoder for (an unknown WAV format tag, 0 bits per sample) without a
+    # codec context; every attribute read through it would fail.
+    if stream.codec_context is None:
+        raise InvalidArgument(
+            f"the file's audio cannot be decoded as {fmt.label}: its codec is unknown or its header's "
+            "format fields (format tag, bits per sample) are invalid"
+        )
     if stream.channels <= 0 or stream.rate <= 0:
         raise InvalidArgument(
             f"the file is not audio that can be decoded as {fmt.label}: no audio frames were found"
+        )
+    if not MIN_SAMPLE_RATE <= stream.rate <= MAX_SAMPLE_RATE:
+        raise InvalidArgument(
+            f"the file says its sample rate is {stream.rate} Hz; audio from {MIN_SAMPLE_RATE} to "
+            f"{MAX_SAMPLE_RATE} Hz is accepted"
         )
     return stream
 
@@ -144,21 +171,59 @@ def _looks_like_text(head: bytes) -> bool:
     return len(text) >= 16 and all(char.isprintable() or char in "\t\r\n" for char in text)
 
 
-def _probe_container(path: Path, fmt: AudioFormat, size: int, limits: LimitSettings) -> AudioInfo:
+def _probe_container(
+    path: Path, fmt: AudioFormat, size: int, limits: LimitSettings
+) -> tuple[AudioInfo, float | None]:
+    """What the file holds, and the duration its header claimed when that understates what its packets hold."""
     with open_container(path, fmt) as container:
         stream = first_audio_stream(container, fmt)
         channels, rate = stream.channels, stream.rate
         _check_channels(channels, limits)
         duration = _header_duration(container, stream)
+        longest = limits.max_duration_seconds / channels
         believable = (
             duration is not None
             and size * 8 / duration >= _MIN_BITS_PER_SECOND
             and (fmt is not AudioFormat.MP3 or _has_mp3_length_tag(path))
         )
         if duration is None or not believable:
-            longest = limits.max_duration_seconds / channels
-            duration = _counted_duration(container, stream, fmt, longest)
-    return AudioInfo(fmt, channels, rate, duration)
+            return AudioInfo(
+                fmt, channels, rate, _counted_duration(container, stream, fmt, longest)
+            ), None
+        if _exact_pcm(fmt, stream):
+            return AudioInfo(fmt, channels, rate, duration), None
+        # A header can claim a second for hours of packets: what they add up to is checked against the
+        # limits, so that such a file is refused here rather than after decoding them all.
+        counted = _packet_seconds(container, stream, longest)
+    info = AudioInfo(fmt, channels, rate, duration)
+    if counted is not None and counted > info.decodable_seconds:
+        return AudioInfo(fmt, channels, rate, counted), duration
+    return info, None
+
+
+def _exact_pcm(fmt: AudioFormat, stream: AudioStream) -> bool:
+    """PCM in a WAV file: FFmpeg reads no further than the size its data chunk states, so that size is exact."""
+    return fmt is AudioFormat.WAV and stream.codec_context.name.startswith("pcm_")
+
+
+def _packet_seconds(container: InputContainer, stream: AudioStream, longest: float) -> float | None:
+    """Seconds summed from packet durations up to a damaged packet, or just past `longest`; None when packets
+    do not say how long they are. Demuxing reads no audio into memory and costs about 0.6 s per hour."""
+    ticks = 0
+    limit_ticks = longest / stream_time_base(stream)
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue
+            if not packet.duration:
+                return None
+            ticks += packet.duration
+            if ticks > limit_ticks:
+                break
+    except av.FFmpegError:
+        # Decoding reports the damage, with its time; the packets before it still count.
+        pass
+    return float(ticks * stream_time_base(stream))
 
 
 def _header_duration(container: InputContainer, stream: AudioStream) -> float | None:
@@ -243,12 +308,17 @@ def _check_channels(channels: int, limits: LimitSettings) -> None:
         )
 
 
-def _check_duration(info: AudioInfo, limits: LimitSettings) -> None:
+def _check_duration(info: AudioInfo, limits: LimitSettings, claimed: float | None) -> None:
     total = info.duration_seconds * info.channels
     if total > limits.max_duration_seconds:
         summed = f" summed over {info.channels} channels" if info.channels > 1 else ""
+        lying = (
+            ""
+            if claimed is None
+            else f" (its header claims {spoken_duration(claimed * info.channels)})"
+        )
         raise InvalidArgument(
-            f"the audio lasts {spoken_duration(total)}{summed}; "
+            f"the audio lasts {'more than ' if lying else ''}{spoken_duration(total)}{summed}{lying}; "
             f"the limit is {spoken_duration(limits.max_duration_seconds)}"
         )
 

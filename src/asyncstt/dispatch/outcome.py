@@ -52,7 +52,11 @@ class OutcomeWriter:
         if not written:
             log.warning("result of %s not written: the lease was lost", operation.id, extra=extra)
             return
-        log.info(
+        # A caller's error (a bad file, a refused request) is the service working as it should; only the
+        # server's own faults are worth an operator's attention.
+        level = logging.INFO if error is None or error.is_caller_error else logging.WARNING
+        log.log(
+            level,
             "finished %s: %s",
             operation.id,
             "ok" if error is None else error.message,

@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import CancelledError
+from dataclasses import dataclass
 from typing import Any
 
 import dask
 from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
-from asyncstt.errors import Unavailable
+from asyncstt.errors import AsyncSttError, Unavailable
 from asyncstt.executor.worker import prepare
 from asyncstt.settings import EngineSettings, ExecutionSettings
 
@@ -29,6 +30,31 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 LOST_RESUBMITS = 3
 #: Seconds between attempts to reach a scheduler that is down, so waiting slices do not each wait a full timeout.
 RECONNECT_INTERVAL_SECONDS = 2.0
+#: Seconds to wait for the error of a slice that failed; the client holds it already, so this is a formality.
+ERROR_FETCH_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A slice that ended with the caller's error (a bad file), carried back as a value so Dask does not retry it."""
+
+    error: AsyncSttError
+
+
+@dataclass(frozen=True)
+class RefusalsReturned:
+    """`fn` run on a worker, with the caller's errors returned as `Refused` rather than raised: Dask retries every
+    task that raises, and a file that cannot be decoded fails the same way each time."""
+
+    fn: Callable[[Any], Any]
+
+    def __call__(self, arg: Any) -> Any:
+        try:
+            return self.fn(arg)
+        except AsyncSttError as error:
+            if error.is_caller_error:
+                return Refused(error)
+            raise
 
 
 class DaskExecutor:
@@ -103,7 +129,9 @@ class DaskExecutor:
 
     def _submit(self, fn: Callable[[Any], Any], arg: Any, priority: int, key: str) -> Future[Any]:
         client = self._live_client()
-        return client.submit(fn, arg, priority=priority, key=key, pure=False, retries=self._retries)
+        return client.submit(
+            RefusalsReturned(fn), arg, priority=priority, key=key, pure=False, retries=self._retries
+        )
 
     def _live_client(self) -> Client:
         """The client, connected again when it gave up on a scheduler that was down for longer than the timeout."""
@@ -202,7 +230,7 @@ class SliceHandle:
         if self._cancelled or future is None:
             raise CancelledError(f"slice {self._key} was cancelled")
         try:
-            return future.result()
+            value = future.result()
         except Exception as error:
             if self._cancelled or (future.status == "error" and not self._lost(future)):
                 raise
@@ -211,6 +239,10 @@ class SliceHandle:
                     f"the Dask cluster lost slice {self._key} {self.resubmits + 1} times "
                     f"({type(error).__name__}: {error}): check that the scheduler and workers stay up"
                 ) from error
+        else:
+            if isinstance(value, Refused):
+                raise value.error
+            return value
         # The result was lost on its way here (the connection dropped while fetching it): run it again.
         with self._lock:
             self._future = None
@@ -240,7 +272,9 @@ class SliceHandle:
         if future.status != "error":
             return False
         try:
-            error = future.exception(timeout=0)
+            # Not timeout=0: the sync client needs a turn of its event loop even for an error it holds, and a
+            # slice's own failure must not pass for a loss (which would run it again and again).
+            error = future.exception(timeout=ERROR_FETCH_SECONDS)
         except Exception:
             # The client is gone along with the error it held: that is a loss too.
             return True
