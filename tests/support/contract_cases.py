@@ -27,15 +27,16 @@ V3_REFUSALS: list[tuple[dict[str, Any], str]] = [
     ),
     (
         v3_body(recognitionClassifier={"classifiers": [{"classifier": "insult"}]}),
-        "recognitionClassifier is not supported by this server yet; leave it out",
+        'recognitionClassifier: classifier "insult" is not available on this server; '
+        "the one it serves is profanity",
     ),
     (
-        v3_body(speechAnalysis={"enableConversationAnalysis": True}),
-        "speechAnalysis is not supported by this server yet; leave it out",
+        v3_body(speechAnalysis={"descriptiveStatisticsQuantiles": [2]}),
+        "speechAnalysis.descriptiveStatisticsQuantiles: 2 is not a level from 0 to 1",
     ),
     (
         v3_body(summarization={"modelUri": "gpt://b1g/yandexgpt"}),
-        "summarization is not supported by this server yet; leave it out",
+        "summarization is not available on this server; leave it out",
     ),
     (
         v3_body(recognitionModel={"model": "general-v9", "languageRestriction": EN_ONLY}),

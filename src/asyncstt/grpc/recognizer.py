@@ -76,7 +76,7 @@ class AsyncRecognizerService(stt_service_pb2_grpc.AsyncRecognizerServicer):
         def wall_time_ms() -> int:
             return round((time.monotonic() - started) * 1000)
 
-        yield from render_recognition(identifier, transcript, wall_time_ms)
+        yield from render_recognition(identifier, transcript, wall_time_ms, operation.spec)
 
     @rpc(f"{_SERVICE}/DeleteRecognition")
     def DeleteRecognition(

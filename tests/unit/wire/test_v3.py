@@ -384,14 +384,6 @@ def test_wrong_types_are_refused_with_their_path(body: dict[str, Any], message: 
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        (
-            {"recognitionClassifier": {"classifiers": [{"classifier": "insult"}]}},
-            "recognitionClassifier",
-        ),
-        ({"speechAnalysis": {"enableSpeakerAnalysis": True}}, "speechAnalysis"),
-        ({"speech_analysis": {"enable_conversation_analysis": True}}, "speechAnalysis"),
-        ({"summarization": {"modelUri": "gpt://b1g/yandexgpt"}}, "summarization"),
-        ({"summarization": {"properties": [{"instruction": "sum up"}]}}, "summarization"),
         ({"speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}}, "speakerLabeling"),
         ({"speaker_labeling": {"speaker_labeling": 1}}, "speakerLabeling"),
     ],
@@ -566,9 +558,17 @@ def test_enum_numbers_the_type_lacks_are_refused_as_over_rest(
         (
             stt_pb2.RecognizeFileRequest(
                 uri=URI,
-                speech_analysis=stt_pb2.SpeechAnalysisOptions(enable_speaker_analysis=True),
+                speech_analysis=stt_pb2.SpeechAnalysisOptions(
+                    enable_speaker_analysis=True, descriptive_statistics_quantiles=[1.5]
+                ),
             ),
-            {"uri": URI, "speechAnalysis": {"enableSpeakerAnalysis": True}},
+            {
+                "uri": URI,
+                "speechAnalysis": {
+                    "enableSpeakerAnalysis": True,
+                    "descriptiveStatisticsQuantiles": [1.5],
+                },
+            },
         ),
     ],
 )
