@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,8 +176,9 @@ def _decode(token: str, public_key_pem: str, kid: str, audiences: list[str]) -> 
 
 def _seconds(claims: dict[str, Any], name: str) -> float:
     value = claims.get(name)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise Unauthenticated(f"the JWT's {name} must be a number of seconds")
+    # NaN compares false with everything, so it would pass every time check below.
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise Unauthenticated(f"the JWT's {name} must be a finite number of seconds")
     return float(value)
 
 

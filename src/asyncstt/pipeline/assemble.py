@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from asyncstt.audio.probe import AudioInfo
+from asyncstt.audio.probe import AudioInfo, spoken_duration
 from asyncstt.errors import InvalidArgument
 from asyncstt.pipeline.task import SliceResult
 from asyncstt.recognition import Transcript
@@ -24,9 +24,9 @@ def check_decoded_limits(duration: float, info: AudioInfo, limits: LimitSettings
     total = duration * info.channels
     if total > limits.max_duration_seconds:
         raise InvalidArgument(
-            f"the audio lasts {_hours(total)} summed over {info.channels} channel(s) once decoded "
-            f"(its header claimed {_hours(info.duration_seconds * info.channels)}); "
-            f"the limit is {_hours(limits.max_duration_seconds)}"
+            f"the audio lasts {spoken_duration(total)} summed over {info.channels} channel(s) once "
+            f"decoded (its header claimed {spoken_duration(info.duration_seconds * info.channels)}); "
+            f"the limit is {spoken_duration(limits.max_duration_seconds)}"
         )
 
 
@@ -39,13 +39,3 @@ def assemble(results: Iterable[SliceResult], info: AudioInfo, duration: float) -
     return Transcript(
         utterances=tuple(utterances), channels=info.channels, duration_seconds=duration
     )
-
-
-def _hours(seconds: float) -> str:
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"

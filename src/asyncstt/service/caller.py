@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from asyncstt.errors import InvalidArgument, NotFound
 from asyncstt.iam.auth import ANONYMOUS, Authenticator, Principal
 from asyncstt.iam.quota import QuotaKind, QuotaLimiter
+from asyncstt.lengths import MAX_FOLDER_ID, MAX_IDEMPOTENCY_KEY
 from asyncstt.operation import ApiVersion, Idempotency, Operation
 from asyncstt.service.operations import OperationService
-
-#: The longest idempotency key kept (the column's width).
-MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class Caller:
 
     def act(self, folder_id: str) -> Principal:
         """The caller acting in `folder_id` (empty: its own); the request's quota is spent by `spend`."""
-        return self.authenticator.authorize(self.principal, folder_id)
+        return self.authenticator.authorize(self.principal, _checked_folder(folder_id))
 
     def spend(self, kind: QuotaKind) -> None:
         """Spend one request of `kind`; ResourceExhausted past the quota."""
@@ -57,7 +55,7 @@ class Caller:
         spends a v2 poll, so that guessing ids costs quota too and another folder's v3 operation costs what a
         missing one does.
         """
-        scopes = self.authenticator.scopes(self.principal, folder_id)
+        scopes = self.authenticator.scopes(self.principal, _checked_folder(folder_id))
         in_reach = itertools.chain((next(scopes),), scopes)
         if kind is not None:
             self.spend(kind)
@@ -69,6 +67,14 @@ class Caller:
             raise
         self.spend(poll_quota(operation))
         return principal, operation
+
+
+def _checked_folder(folder_id: str) -> str:
+    if len(folder_id) > MAX_FOLDER_ID:
+        raise InvalidArgument(
+            f"the folder id is {len(folder_id)} characters long; the limit is {MAX_FOLDER_ID}"
+        )
+    return folder_id
 
 
 def poll_quota(operation: Operation) -> QuotaKind:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from asyncstt.errors import InvalidArgument, NotFound, PermissionDenied
+from asyncstt.lengths import quoted
 from asyncstt.settings import FileSourceSettings
 from asyncstt.sources.guard import copy_capped, too_large
 
@@ -36,15 +37,15 @@ class FileSource:
             )
         parts = urlsplit(uri)
         if parts.scheme.lower() != "file":
-            raise InvalidArgument(f"not a file:// link: {uri}")
+            raise InvalidArgument(f"not a file:// link: {quoted(uri)}")
         if parts.netloc not in {"", "localhost"}:
             raise InvalidArgument(
-                f"file:// links must name a local path (file:///path), not host {parts.netloc}"
+                f"file:// links must name a local path (file:///path), not host {quoted(parts.netloc)}"
             )
         raw = unquote(parts.path)
         if not raw.startswith("/"):
             raise InvalidArgument(
-                f"file:// links must hold an absolute path (file:///path), not {raw!r}"
+                f"file:// links must hold an absolute path (file:///path), not {quoted(raw)!r}"
             )
         if "\x00" in raw:
             raise InvalidArgument("file:// link holds a NUL character")
@@ -52,10 +53,10 @@ class FileSource:
             root = self._root.resolve()
             path = Path(raw).resolve()
         except (OSError, RuntimeError) as exc:
-            raise InvalidArgument(f"file {raw} cannot be resolved: {exc}") from exc
+            raise InvalidArgument(f"file {quoted(raw)} cannot be resolved: {exc}") from exc
         if not path.is_relative_to(root):
             raise InvalidArgument(
-                f"file {raw} is outside the directory {root} set in {_ROOT_SETTING}"
+                f"file {quoted(raw)} is outside the directory {root} set in {_ROOT_SETTING}"
             )
         return path
 
@@ -66,24 +67,26 @@ class FileSource:
             # O_NONBLOCK keeps a FIFO from hanging the open; it changes nothing for regular files.
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError as exc:
-            raise NotFound(f"file {path} not found") from exc
+            raise NotFound(f"file {quoted(str(path))} not found") from exc
         except PermissionError as exc:
             raise PermissionDenied(
-                f"file {path} cannot be read by the server: {exc.strerror}"
+                f"file {quoted(str(path))} cannot be read by the server: {exc.strerror}"
             ) from exc
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise InvalidArgument(
-                    f"file {path} changed into a symbolic link while being read"
+                    f"file {quoted(str(path))} changed into a symbolic link while being read"
                 ) from exc
-            raise InvalidArgument(f"file {path} cannot be read: {exc.strerror}") from exc
+            raise InvalidArgument(
+                f"file {quoted(str(path))} cannot be read: {exc.strerror}"
+            ) from exc
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             os.close(fd)
-            raise InvalidArgument(f"{path} is not a regular file")
+            raise InvalidArgument(f"{quoted(str(path))} is not a regular file")
         with os.fdopen(fd, "rb") as source:
             if status.st_size > max_bytes:
-                raise too_large(f"file {path}", status.st_size, max_bytes)
+                raise too_large(f"file {quoted(str(path))}", status.st_size, max_bytes)
             chunks = iter(lambda: source.read(_CHUNK_BYTES), b"")
             with destination.open("wb") as out:
                 return copy_capped(chunks, out, max_bytes, f"file {path}")

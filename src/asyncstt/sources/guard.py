@@ -179,9 +179,11 @@ def format_size(size: int) -> str:
 
 def too_large(what: str, size: int, limit: int) -> InvalidArgument:
     """The error for a file whose announced size is over the limit."""
-    return InvalidArgument(
-        f"{what}: the file is {format_size(size)}; the limit is {format_size(limit)}"
-    )
+    shown, allowed = format_size(size), format_size(limit)
+    if shown == allowed:
+        # Just over the limit, both round to one figure: the exact sizes say what is wrong.
+        shown, allowed = f"{size} bytes", f"{limit} bytes ({allowed})"
+    return InvalidArgument(f"{what}: the file is {shown}; the limit is {allowed}")
 
 
 def copy_capped(chunks: Iterable[bytes], out: BinaryIO, max_bytes: int, what: str) -> int:

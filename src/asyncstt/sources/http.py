@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from asyncstt.errors import AsyncSttError, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from asyncstt.lengths import quoted
 from asyncstt.settings import HttpSourceSettings
 from asyncstt.sources.guard import (
     AddressGuard,
@@ -32,7 +33,7 @@ _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 
 def describe(url: httpx.URL) -> str:
     """The link as safe to show back: no query (a pre-signed link's signature) and no password."""
-    return str(url.copy_with(query=None, fragment=None, username=None, password=None))
+    return quoted(str(url.copy_with(query=None, fragment=None, username=None, password=None)))
 
 
 class HttpSource:

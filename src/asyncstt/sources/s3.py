@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import SecretStr
 
 from asyncstt.errors import AsyncSttError, InvalidArgument, NotFound, PermissionDenied, Unavailable
+from asyncstt.lengths import quoted
 from asyncstt.settings import StorageSettings
 from asyncstt.sources.guard import copy_capped, normalise_host, parse_address, too_large
 
@@ -87,7 +88,7 @@ class S3Location:
 def parse_s3_uri(uri: str) -> S3Location:
     """Split `s3://bucket/key`. The key is taken literally, as S3 tools write it (no URL decoding)."""
     if uri[:5].lower() != "s3://":
-        raise InvalidArgument(f"not an s3:// link: {uri}")
+        raise InvalidArgument(f"not an s3:// link: {quoted(uri)}")
     bucket, _, key = uri[5:].partition("/")
     return _location(bucket, key, uri)
 
@@ -97,14 +98,14 @@ def _location(bucket: str, key: str, uri: str) -> S3Location:
         raise InvalidArgument(f"the link {_without_query(uri)} names no bucket")
     if not key:
         raise InvalidArgument(
-            f"the link {_without_query(uri)} names bucket {bucket} but no object key"
+            f"the link {_without_query(uri)} names bucket {quoted(bucket)} but no object key"
         )
     return S3Location(bucket, key)
 
 
 def _without_query(uri: str) -> str:
     """The link as safe to show back: a pre-signed query carries a signature."""
-    return uri.split("?", 1)[0].split("#", 1)[0]
+    return quoted(uri.split("?", 1)[0].split("#", 1)[0])
 
 
 @dataclass(frozen=True)
@@ -277,9 +278,9 @@ def _client_error(exc: ClientError, location: S3Location) -> AsyncSttError:
     code = _code(exc)
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
     if code in _NOT_FOUND_CODES:
-        return NotFound(f"object {location.uri} not found")
+        return NotFound(f"object {quoted(location.uri)} not found")
     if code in _DENIED_CODES or status in {401, 403}:
-        return PermissionDenied(f"storage refused access to {location.uri}: {code}")
+        return PermissionDenied(f"storage refused access to {quoted(location.uri)}: {code}")
     if 400 <= status < 500 and status not in {408, 429}:
-        return InvalidArgument(f"storage refused to read {location.uri}: {code}")
-    return Unavailable(f"storage failed to read {location.uri}: {code or status}")
+        return InvalidArgument(f"storage refused to read {quoted(location.uri)}: {code}")
+    return Unavailable(f"storage failed to read {quoted(location.uri)}: {code or status}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 import re
 from typing import Any, TypeVar
 
@@ -12,23 +13,87 @@ from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
 from asyncstt.errors import InvalidArgument
+from asyncstt.lengths import MAX_JSON_DEPTH, quoted
 
 M = TypeVar("M", bound=Message)
 
 _TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
 _FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
 _LOCATION_SUFFIX = re.compile(r" at \w+\.\S*$")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def load_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, whatever its Content-Type says."""
+    """The body as a JSON object, whatever its Content-Type says.
+
+    Refused besides invalid JSON: bytes that are not UTF-8, strings and keys that are not Unicode text (an
+    unpaired surrogate escape such as `\\ud800`), `NaN`, `Infinity` and numbers too large for a double, and
+    nesting deeper than `MAX_JSON_DEPTH`, so that no parser further on meets them.
+    """
     try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidArgument(f"the request body is not valid JSON: {exc}") from exc
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(
+            f"the request body is not valid JSON: it is not UTF-8 at byte {exc.start}"
+        ) from exc
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    except ValueError as exc:
+        raise InvalidArgument(f"the request body is not valid JSON: {quoted(str(exc))}") from exc
     if not isinstance(data, dict):
         raise InvalidArgument("the request body must be a JSON object")
+    # Only an escape can put a surrogate into text decoded as strict UTF-8.
+    _check_tree(data, check_text=b"\\u" in body and bool(_SURROGATE_ESCAPE.search(body)))
     return data
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {quoted(literal, 32)} is too large")
+    return value
+
+
+def _check_tree(data: dict[str, Any], check_text: bool) -> None:
+    """Nesting within MAX_JSON_DEPTH; with `check_text`, every key and string a valid Unicode text."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise _too_deep()
+        if isinstance(node, dict):
+            items: Any = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            continue
+        for key, value in items:
+            if check_text:
+                _check_text(key)
+                _check_text(value)
+            if isinstance(value, dict | list):
+                pending.append((value, depth + 1))
+
+
+def _too_deep() -> InvalidArgument:
+    return InvalidArgument(
+        f"the request body nests objects and arrays more than {MAX_JSON_DEPTH} levels deep"
+    )
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str) and _LONE_SURROGATE.search(value):
+        raise InvalidArgument(
+            "the request body is not valid JSON: a string holds an unpaired surrogate escape "
+            "(\\ud800-\\udfff); JSON text must be Unicode"
+        )
 
 
 def decode_base64(value: Any, field: str) -> bytes:
@@ -62,7 +127,7 @@ def parse_into(data: dict[str, Any], message: M) -> M:
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
-        raise InvalidArgument(f"invalid request body: {_readable(str(exc))}") from exc
+        raise InvalidArgument(f"invalid request body: {quoted(_readable(str(exc)))}") from exc
     return message
 
 

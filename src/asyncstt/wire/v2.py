@@ -17,8 +17,10 @@ from google.protobuf import duration_pb2
 from yandex.cloud.ai.stt.v2 import stt_service_pb2
 
 from asyncstt.errors import InvalidArgument
+from asyncstt.lengths import quoted
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Word
 from asyncstt.wire.json_body import decode_base64, is_enum_value, load_object, parse_into
+from asyncstt.wire.lengths import check_lengths
 
 _ENCODING_ENUM = stt_service_pb2.RecognitionSpec.DESCRIPTOR.enum_types_by_name["AudioEncoding"]
 _ENCODINGS: dict[int, AudioEncoding] = {
@@ -63,6 +65,7 @@ def long_running_request_from_json(body: bytes) -> stt_service_pb2.LongRunningRe
 def v2_submission(request: stt_service_pb2.LongRunningRecognitionRequest) -> V2Submission:
     """What a `LongRunningRecognitionRequest` asks for, whichever door it came through; InvalidArgument when it
     is not valid."""
+    check_lengths(request)
     spec = request.config.specification
     encoding = _ENCODINGS.get(spec.audio_encoding)
     if encoding is None:
@@ -121,7 +124,7 @@ def _check_encoding(spec: dict[str, Any]) -> None:
 def _unknown_encoding(key: str, value: Any) -> InvalidArgument:
     hint = "; send WAV files as LINEAR16_PCM" if str(value).upper() == "WAV" else ""
     return InvalidArgument(
-        f"config.specification.{key}: unknown audio encoding {json.dumps(value)}; "
+        f"config.specification.{key}: unknown audio encoding {quoted(json.dumps(value), 64)}; "
         f"use LINEAR16_PCM, OGG_OPUS or MP3{hint}"
     )
 

@@ -248,3 +248,23 @@ def test_a_token_of_a_deleted_account_is_refused(
     forget_account(monkeypatch, identity, ACCOUNT)
     with pytest.raises(Unauthenticated, match="service account no longer exists"):
         tokens.verify(token)
+
+
+@pytest.mark.parametrize("claim", ["iat", "exp"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_a_jwt_whose_times_are_not_finite_numbers_is_refused(
+    tokens: TokenService, private_key: rsa.RSAPrivateKey, claim: str, value: float
+) -> None:
+    # NaN compares false with every bound, so it used to pass the lifetime and expiry checks.
+    claims: dict[str, Any] = {
+        "iss": ACCOUNT,
+        "aud": URL,
+        "iat": NOW.timestamp(),
+        "exp": NOW.timestamp(),
+    }
+    claims[claim] = value
+    signed = jwt.encode(
+        claims, _private_pem(private_key), algorithm="PS256", headers={"kid": KEY_ID}
+    )
+    with pytest.raises(Unauthenticated, match=f"{claim} must be a finite number of seconds"):
+        tokens.exchange_jwt(signed, URL)

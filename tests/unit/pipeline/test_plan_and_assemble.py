@@ -59,3 +59,11 @@ def test_decoded_audio_longer_than_the_limit_fails_even_when_the_header_said_les
     check_decoded_limits(200.0, STEREO, limits)
     with pytest.raises(InvalidArgument, match=r"once decoded .*limit is 6 min 40 s"):
         check_decoded_limits(201.0, STEREO, limits)
+
+
+def test_decoded_audio_just_over_the_limit_never_reads_as_the_limit() -> None:
+    limits = LimitSettings(max_duration_seconds=4 * 3600)
+    with pytest.raises(InvalidArgument) as raised:
+        check_decoded_limits(2 * 3600 + 0.3, STEREO, limits)
+    assert raised.value.message.startswith("the audio lasts 4 h 1 s summed over 2 channel(s)")
+    assert raised.value.message.endswith("the limit is 4 h")

@@ -183,6 +183,13 @@ def test_too_large_says_both_sizes() -> None:
     assert error.message == "s3://b/k: the file is 1.2 GB; the limit is 1 GB"
 
 
+def test_too_large_gives_exact_sizes_when_both_would_read_the_same() -> None:
+    error = too_large("s3://b/k", 1024**3 + 1, 1024**3)
+    assert error.message == (
+        "s3://b/k: the file is 1073741825 bytes; the limit is 1073741824 bytes (1 GB)"
+    )
+
+
 def test_copy_capped_accepts_exactly_the_limit() -> None:
     out = io.BytesIO()
     assert copy_capped([b"ab", b"cd"], out, 4, "x") == 4
