@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from google.protobuf import json_format
@@ -20,9 +20,24 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor
 from google.protobuf.message import Message
 from yandex.cloud.ai.stt.v3 import stt_pb2
 
+from asyncstt.analysis.conversation import conversation_analysis
+from asyncstt.analysis.speech import total_analysis, utterance_analysis
 from asyncstt.errors import InvalidArgument
 from asyncstt.lengths import quoted
-from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript, Utterance
+from asyncstt.recognition import (
+    Analytics,
+    AudioEncoding,
+    ClassifierTrigger,
+    RecognitionSpec,
+    Transcript,
+    Utterance,
+)
+from asyncstt.wire.analytics import (
+    analytics_of,
+    classifier_message,
+    conversation_message,
+    speaker_message,
+)
 from asyncstt.wire.json_body import decode_base64, is_enum_value, load_object, parse_into
 from asyncstt.wire.lengths import check_lengths
 
@@ -77,6 +92,7 @@ def v3_submission(request: stt_pb2.RecognizeFileRequest) -> V3Submission:
     check_lengths(request)
     _check_enums(request, "")
     _refuse_analytics(request)
+    analytics = analytics_of(request)
     source = request.WhichOneof("AudioSource")
     if source is None:
         raise InvalidArgument("the request needs uri (a link to the audio) or content")
@@ -87,7 +103,7 @@ def v3_submission(request: stt_pb2.RecognizeFileRequest) -> V3Submission:
     if content is not None and not content:
         raise InvalidArgument("content is empty")
     language, candidates, excluded = _languages(request.recognition_model.language_restriction)
-    spec = _spec(request.recognition_model, language, candidates)
+    spec = replace(_spec(request.recognition_model, language, candidates), analytics=analytics)
     return V3Submission(spec=spec, uri=uri, content=content, excluded_languages=excluded)
 
 
@@ -146,12 +162,11 @@ def _languages(restriction: Any) -> tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
 def _refuse_analytics(request: Any) -> None:
-    """Analytics this server cannot produce are refused by name, never silently dropped."""
-    analysis = request.speech_analysis
+    """Analytics this server cannot produce are refused by name, never silently dropped; classifiers other than
+    profanity are refused where they are read (`analytics_of`)."""
+    if request.summarization.model_uri or request.summarization.properties:
+        raise InvalidArgument("summarization is not available on this server; leave it out")
     asked = {
-        "recognitionClassifier": bool(request.recognition_classifier.classifiers),
-        "speechAnalysis": analysis.enable_speaker_analysis or analysis.enable_conversation_analysis,
-        "summarization": bool(request.summarization.model_uri or request.summarization.properties),
         "speakerLabeling": request.speaker_labeling.speaker_labeling
         == stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED,
     }
@@ -245,17 +260,40 @@ def session_uuid(operation_id: str) -> str:
 
 
 def render_recognition(
-    operation_id: str, transcript: Transcript, wall_time_ms: Callable[[], int]
+    operation_id: str,
+    transcript: Transcript,
+    wall_time_ms: Callable[[], int],
+    spec: RecognitionSpec | None = None,
+    *,
+    partial: bool = False,
 ) -> Iterator[Any]:
-    """The `StreamingResponse` messages of a finished recognition, produced one at a time.
+    """The `StreamingResponse` messages of a recognition, produced one at a time.
 
     Per utterance, in transcript order: `final` (the raw text), `final_refinement` (the text as the spec asked
     for it) and `eou_update`. `channel_tag` is 0-based and `final_index` counts per channel. Utterances without
     text are left out, as in v2; silence gives no message at all. `wall_time_ms` stamps each message.
+
+    What the spec's analytics ask for joins them: the profanity classifier's `classifier_update` after the
+    `final` (ON_FINAL) or the `eou_update` (ON_UTTERANCE), the speaker's `speaker_analysis` of the utterance
+    after its `eou_update`, and at the end each speaker's `speaker_analysis` of the whole file then one
+    `conversation_analysis`. A `partial` transcript (what a running operation has recognised so far) ends
+    without those last ones, so that its stream is a prefix of the finished one.
     """
+    analytics = spec.analytics if spec is not None else Analytics()
+    language = spec.language if spec is not None else ""
     session = stt_pb2.SessionUuid(uuid=session_uuid(operation_id), user_request_id=operation_id)
     received = _ms(transcript.duration_seconds)
     finals: dict[int, int] = {}
+
+    def message(cursors: Any, tag: str, **event: Any) -> Any:
+        return stt_pb2.StreamingResponse(
+            session_uuid=session,
+            audio_cursors=cursors,
+            response_wall_time_ms=wall_time_ms(),
+            channel_tag=tag,
+            **event,
+        )
+
     for utterance in transcript.utterances:
         if not utterance.text.strip():
             continue
@@ -263,29 +301,35 @@ def render_recognition(
         finals[utterance.channel] = index + 1
         tag = str(utterance.channel)
         end = _ms(utterance.end)
-        yield stt_pb2.StreamingResponse(
-            session_uuid=session,
-            audio_cursors=_cursors(received, end, index),
-            response_wall_time_ms=wall_time_ms(),
-            final=_update(utterance, utterance.raw_text, tag),
-            channel_tag=tag,
+        cursors = _cursors(received, end, index)
+        heard = utterance.language or language
+        yield message(cursors, tag, final=_update(utterance, utterance.raw_text, tag))
+        if ClassifierTrigger.FINAL in analytics.profanity_triggers:
+            update = classifier_message(utterance, ClassifierTrigger.FINAL, heard)
+            yield message(cursors, tag, classifier_update=update)
+        refinement = stt_pb2.FinalRefinement(
+            final_index=index, normalized_text=_update(utterance, utterance.text, tag)
         )
-        yield stt_pb2.StreamingResponse(
-            session_uuid=session,
-            audio_cursors=_cursors(received, end, index),
-            response_wall_time_ms=wall_time_ms(),
-            final_refinement=stt_pb2.FinalRefinement(
-                final_index=index, normalized_text=_update(utterance, utterance.text, tag)
-            ),
-            channel_tag=tag,
-        )
-        yield stt_pb2.StreamingResponse(
-            session_uuid=session,
-            audio_cursors=_cursors(received, end, index, eou_time_ms=end),
-            response_wall_time_ms=wall_time_ms(),
-            eou_update=stt_pb2.EouUpdate(time_ms=end),
-            channel_tag=tag,
-        )
+        yield message(cursors, tag, final_refinement=refinement)
+        ended = _cursors(received, end, index, eou_time_ms=end)
+        yield message(ended, tag, eou_update=stt_pb2.EouUpdate(time_ms=end))
+        if ClassifierTrigger.UTTERANCE in analytics.profanity_triggers:
+            update = classifier_message(utterance, ClassifierTrigger.UTTERANCE, heard)
+            yield message(ended, tag, classifier_update=update)
+        if analytics.speaker_analysis:
+            stats = utterance_analysis(utterance, analytics)
+            yield message(ended, tag, speaker_analysis=speaker_message(stats, total=False))
+    if partial:
+        return
+    if analytics.speaker_analysis:
+        for stats in total_analysis(transcript, analytics):
+            cursors = _cursors(received, received, max(0, finals.get(stats.channel, 0) - 1))
+            yield message(
+                cursors, str(stats.channel), speaker_analysis=speaker_message(stats, total=True)
+            )
+    if analytics.conversation_analysis:
+        conversation = conversation_message(conversation_analysis(transcript, analytics))
+        yield message(_cursors(received, received, 0), "", conversation_analysis=conversation)
 
 
 def _cursors(received: int, end: int, final_index: int, eou_time_ms: int = 0) -> Any:
