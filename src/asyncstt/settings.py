@@ -219,6 +219,31 @@ class WebhookSettings(BaseModel):
     """Allow webhook URLs whose host is in loopback, private, link-local and metadata ranges. Off: guards against SSRF, at registration and again at every delivery."""
 
 
+class HttpServerSettings(BaseModel):
+    """How the REST door's HTTP server protects itself from clients that stall or bloat it: limits on a request's head, timeouts on reading it and its body, and caps on connections and on large bodies at once, per process."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid")
+
+    max_header_bytes: int = Field(default=64 * 1024, ge=1024)
+    """Longest request head (request line and headers), in bytes. Longer: 431 and the connection closed, after reading no more than this."""
+    max_headers: int = Field(default=100, ge=1)
+    """Most header lines in one request. More: 431 and the connection closed."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds a request's line and headers may take to arrive, counted from the connection's opening or from the request's first byte on a kept-alive connection. Later: 408 (the connection closed without an answer if nothing was sent)."""
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1)
+    """Seconds a connection is kept open after an answer while waiting for the next request."""
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Seconds a request body may stall: it must arrive at `min_body_bytes_per_second` after this much grace, so a stalled or trickling upload is cut off (408 and the connection closed)."""
+    min_body_bytes_per_second: int = Field(default=32 * 1024, gt=0)
+    """Slowest average rate at which a request body is read, in bytes per second, after the grace of `body_timeout_seconds`."""
+    max_connections: int = Field(default=1000, ge=1)
+    """Most HTTP connections open at once per process. Past it, the connection that has waited longest for a request is closed to make room; when every connection is running a request, the new one is closed. Also capped below the process's open-file limit."""
+    large_body_bytes: int = Field(default=1024**2, ge=0)
+    """Request bodies larger than this (declared by Content-Length, or of unknown length) count as large."""
+    max_large_bodies: int = Field(default=8, ge=1)
+    """Most large request bodies read at once per process. More: 503 with Retry-After before the body is read."""
+
+
 class Settings(BaseSettings):
     """All of asyncstt's configuration."""
 
@@ -250,6 +275,7 @@ class Settings(BaseSettings):
     iam: IamSettings = Field(default_factory=IamSettings)
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    http: HttpServerSettings = Field(default_factory=HttpServerSettings)
 
     @property
     def store_url(self) -> str:

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from asyncstt import __version__
 from asyncstt.http.errors import install_error_handling
+from asyncstt.http.limits import install_limits
 from asyncstt.http.routes import health, iam, operations, page, subtitles, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
 from asyncstt.iam.auth import Authenticator
@@ -37,6 +38,7 @@ def create_app(
     app.state.tokens = authenticator.tokens
     app.state.metrics = metrics or Metrics()
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
+    install_limits(app, service.settings.http)
     install_error_handling(app)
     app.include_router(v2.router)
     app.include_router(v3.router)

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 #: Actor of changes made with the admin command.
 CLI_ACTOR = "cli"
 ANONYMOUS_ACTOR = "anonymous"
+#: Longest target (a refused request's method and path) and detail an audit event keeps; the rest is counted.
+MAX_TARGET_CHARS = 256
+MAX_DETAIL_CHARS = 1024
 
 
 class Auditor:
@@ -26,12 +29,27 @@ class Auditor:
 
     def record(self, actor: str, action: str, target: str, outcome: str, detail: str = "") -> None:
         """Append an event. A store failure is logged, never raised: auditing must not turn a refusal into a
-        500 or undo a change that was made."""
-        event = AuditEvent(self._clock(), actor, action, target, outcome, detail)
+        500 or undo a change that was made. A long target or detail is cut, saying how much was left out:
+        anyone may send a request whose path is tens of kilobytes."""
+        event = AuditEvent(
+            self._clock(),
+            actor,
+            action,
+            shortened(target, MAX_TARGET_CHARS),
+            outcome,
+            shortened(detail, MAX_DETAIL_CHARS),
+        )
         try:
             self._store.append_audit(event)
         except Exception:
-            log.exception("writing the audit event %s %s %s failed", actor, action, target)
+            log.exception("writing the audit event %s %s %s failed", actor, action, event.target)
+
+
+def shortened(text: str, most: int) -> str:
+    """`text` if it has at most `most` characters, else its start and how many characters follow."""
+    if len(text) <= most:
+        return text
+    return f"{text[:most]}… ({len(text) - most} more characters)"
 
 
 #: Callers tracked at most by one `DenialLimit`; past it, windows that have ended are forgotten first.

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,3 +72,46 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         if isinstance(logger, logging.Logger) and not logger.propagate:
             for own in logger.handlers:
                 own.setFormatter(formatter)
+
+
+class ThrottledLog:
+    """One kind of event caused by clients (a refused request head, a connection closed by a limit) logged at
+    most once per `interval_seconds`: the first line says what happened, the next one also how many times it
+    happened in between. A flood of hostile traffic so costs a few log lines a minute, not one per
+    connection."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        level: int,
+        message: str,
+        interval_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._level = level
+        self._message = message
+        self._interval = interval_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._next_at = float("-inf")
+        self._unlogged = 0
+
+    def __call__(self, *args: object) -> None:
+        """One event; `args` fill the message's `%` fields."""
+        now = self._clock()
+        with self._lock:
+            if now < self._next_at:
+                self._unlogged += 1
+                return
+            unlogged, self._unlogged = self._unlogged, 0
+            self._next_at = now + self._interval
+        if unlogged:
+            self._logger.log(
+                self._level,
+                self._message + " (and %d more like it since the last such line)",
+                *args,
+                unlogged,
+            )
+        else:
+            self._logger.log(self._level, self._message, *args)

@@ -16,6 +16,7 @@ import uvicorn
 from asyncstt.grpc.server import GrpcServer
 from asyncstt.http.app import create_app
 from asyncstt.server.assembly import Components, build, build_grpc
+from asyncstt.server.connections import protocol_for
 from asyncstt.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,17 @@ class Server(AbstractContextManager["Server"]):
             self.components.metrics,
             quota=self.components.quota,
         )
+        # The protocol enforces the limits on heads, bodies and connections that uvicorn lacks; no upgrade to
+        # WebSocket is served.
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            http=protocol_for(settings.http),
+            ws="none",
+            timeout_keep_alive=settings.http.keep_alive_timeout_seconds,
         )
         self._uvicorn = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
