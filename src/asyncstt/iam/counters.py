@@ -18,8 +18,10 @@ QUOTA_PRUNE_INTERVAL = timedelta(minutes=1)
 class QuotaCounter(Protocol):
     """Atomic fixed-window counters shared by every API process that uses the same database."""
 
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
-        """Add one request to the counter of (`subject`, `quota`, `window_start`); returns the new count.
+    def count_request(
+        self, subject: str, quota: str, window_start: datetime, now: datetime, amount: int = 1
+    ) -> int:
+        """Add `amount` requests to the counter of (`subject`, `quota`, `window_start`); returns the new count.
 
         Counters of windows that ended long before `now` may be deleted on the way.
         """

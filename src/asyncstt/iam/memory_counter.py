@@ -20,7 +20,9 @@ class InMemoryQuotaCounter:
         self._counters: dict[tuple[str, str, datetime], int] = {}
         self._pruned_at: datetime | None = None
 
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
+    def count_request(
+        self, subject: str, quota: str, window_start: datetime, now: datetime, amount: int = 1
+    ) -> int:
         key = (subject, quota, utc(window_start))
         with self._lock:
             if self._pruned_at is None or now - self._pruned_at >= QUOTA_PRUNE_INTERVAL:
@@ -28,6 +30,6 @@ class InMemoryQuotaCounter:
                 cutoff = now - QUOTA_COUNTER_RETENTION
                 for stale in [k for k in self._counters if k[2] < cutoff]:
                     del self._counters[stale]
-            count = self._counters.get(key, 0) + 1
+            count = self._counters.get(key, 0) + amount
             self._counters[key] = count
             return count

@@ -28,20 +28,22 @@ class SqlQuotaCounter:
         self._prune_lock = threading.Lock()
         self._pruned_at: datetime | None = None
 
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
+    def count_request(
+        self, subject: str, quota: str, window_start: datetime, now: datetime, amount: int = 1
+    ) -> int:
         prune = self._prune_due(now)
         with self._writer.begin() as connection:
             pruned = self._prune(connection, now - QUOTA_COUNTER_RETENTION) if prune else 0
             statement = (
                 dialect_insert(connection, quota_counters)
-                .values(subject=subject, quota=quota, window_start=window_start, count=1)
+                .values(subject=subject, quota=quota, window_start=window_start, count=amount)
                 .on_conflict_do_update(
                     index_elements=[
                         quota_counters.c.subject,
                         quota_counters.c.quota,
                         quota_counters.c.window_start,
                     ],
-                    set_={"count": quota_counters.c.count + 1},
+                    set_={"count": quota_counters.c.count + amount},
                 )
                 .returning(quota_counters.c.count)
             )

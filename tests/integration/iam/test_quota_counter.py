@@ -41,6 +41,13 @@ def test_quota_windows_count_independently(counter: QuotaCounter) -> None:
     assert counter.count_request("sa1", "submit", window.astimezone(MOSCOW), at(6)) == 5
 
 
+def test_a_reservation_adds_its_amount_at_once(counter: QuotaCounter) -> None:
+    window = at(0)
+    assert counter.count_request("sa1", "v2_poll", window, at(1), amount=156) == 156
+    assert counter.count_request("sa1", "v2_poll", window, at(2)) == 157
+    assert counter.count_request("sa1", "v2_poll", window, at(3), amount=146) == 303
+
+
 def test_long_ended_quota_windows_are_forgotten(counter: QuotaCounter) -> None:
     old, recent = at(0), at(2 * 86400)
     counter.count_request("sa1", "submit", old, at(1))

@@ -21,10 +21,14 @@ class CountedCounter(InMemoryQuotaCounter):
     def __init__(self) -> None:
         super().__init__()
         self.counted: list[tuple[str, str, datetime]] = []
+        self.amounts: list[int] = []
 
-    def count_request(self, subject: str, quota: str, window_start: datetime, now: datetime) -> int:
+    def count_request(
+        self, subject: str, quota: str, window_start: datetime, now: datetime, amount: int = 1
+    ) -> int:
         self.counted.append((subject, quota, window_start))
-        return super().count_request(subject, quota, window_start, now)
+        self.amounts.append(amount)
+        return super().count_request(subject, quota, window_start, now, amount)
 
 
 @pytest.fixture
@@ -89,3 +93,46 @@ def test_disabled_quotas_count_nothing(clock: ManualClock) -> None:
     for _ in range(5):
         quota.check("sa1", QuotaKind.SUBMIT)
     assert counter.counted == []
+
+
+def test_a_large_quota_is_reserved_in_shrinking_parts_and_never_exceeded(
+    clock: ManualClock,
+) -> None:
+    counter = CountedCounter()
+    settings = QuotaSettings(v2_polls_per_hour=1600)
+    quota = QuotaLimiter(counter, settings, clock)
+    for _ in range(100):
+        quota.check("sa1", QuotaKind.V2_POLL)
+    # One write for the first hundred: a sixteenth of the 1600 left.
+    assert counter.amounts == [100]
+    for _ in range(1500):
+        quota.check("sa1", QuotaKind.V2_POLL)
+    with pytest.raises(ResourceExhausted):
+        quota.check("sa1", QuotaKind.V2_POLL)
+    # Ever smaller parts down to single requests near the limit, then the one that found nothing left.
+    assert counter.amounts == sorted(counter.amounts, reverse=True)
+    assert counter.amounts[-2:] == [1, 1]
+    assert len(counter.amounts) < 1600 / 10
+    # The exhausted window is refused from memory, without another write.
+    writes = len(counter.amounts)
+    with pytest.raises(ResourceExhausted, match="1600 operation status checks of API v2 per hour"):
+        quota.check("sa1", QuotaKind.V2_POLL)
+    assert len(counter.amounts) == writes
+
+
+def test_processes_sharing_a_counter_hand_out_at_most_the_limit(clock: ManualClock) -> None:
+    counter = InMemoryQuotaCounter()
+    settings = QuotaSettings(submits_per_hour=500)
+    processes = [QuotaLimiter(counter, settings, clock) for _ in range(3)]
+    served = refused = 0
+    for turn in range(900):
+        try:
+            processes[turn % 3].check("sa1", QuotaKind.SUBMIT)
+            served += 1
+        except ResourceExhausted:
+            refused += 1
+    # The reservations one process holds unused keep at most a sixteenth of the remainder from the others.
+    assert 500 - 500 // 16 * 3 <= served <= 500
+    assert served + refused == 900
+    clock.advance(3600)
+    processes[1].check("sa1", QuotaKind.SUBMIT)
