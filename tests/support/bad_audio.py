@@ -51,9 +51,9 @@ def bad_audio_corpus(root: Path, speech: Samples, longer_than: float) -> list[Ba
         cases.append(BadFile(name, path, refusal))
 
     longer = r"lasts more than .*header claims 1(\.\d)? s.*limit is"
-    add("lying.flac", longer, lambda p: _flac_claiming(encode(p, [long], RATE, "flac"), RATE))
-    add("lying.mp3", longer, lambda p: _mp3_claiming(encode(p, [long], RATE, "mp3"), 28))
-    add("lying.ogg", longer, lambda p: _ogg_claiming(encode(p, [long], RATE, "opus"), 48312))
+    add("lying.flac", longer, lambda p: flac_claiming(encode(p, [long], RATE, "flac"), RATE))
+    add("lying.mp3", longer, lambda p: mp3_claiming(encode(p, [long], RATE, "mp3"), 28))
+    add("lying.ogg", longer, lambda p: ogg_claiming(encode(p, [long], RATE, "opus"), 48312))
     add("bomb.flac", r"lasts \d+ min", lambda p: encode(p, [np.zeros(600 * 8000)], 8000, "flac"))
 
     cut_short = r"truncated or damaged"
@@ -138,7 +138,7 @@ def _wav_bytes(
     )
 
 
-def _flac_claiming(path: Path, samples: int) -> None:
+def flac_claiming(path: Path, samples: int) -> None:
     """STREAMINFO's total sample count (36 bits from byte 21 of the file, low nibble first) set to `samples`."""
     data = bytearray(path.read_bytes())
     data[21] = (data[21] & 0xF0) | (samples >> 32 & 0x0F)
@@ -154,7 +154,7 @@ def _flac_rate(path: Path, rate: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def _mp3_claiming(path: Path, frames: int) -> None:
+def mp3_claiming(path: Path, frames: int) -> None:
     """The Xing/Info tag's frame count set to `frames`."""
     data = bytearray(path.read_bytes())
     tag = max(data.find(b"Xing"), data.find(b"Info"))
@@ -164,7 +164,7 @@ def _mp3_claiming(path: Path, frames: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def _ogg_claiming(path: Path, granule: int) -> None:
+def ogg_claiming(path: Path, granule: int) -> None:
     """The last Ogg page's granule position set to `granule` (48 kHz samples with Opus), its CRC made right."""
     data = bytearray(path.read_bytes())
     page = data.rfind(b"OggS")
