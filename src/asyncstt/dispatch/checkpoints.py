@@ -34,10 +34,10 @@ class SliceCheckpoints:
         self.plan = plan
         self._clock = clock
 
-    def saved(self, slices: list[SliceSpec]) -> list[SliceResult]:
-        """Results saved under this plan, for slices this plan has."""
-        planned = {item.index: item for item in slices}
-        results = []
+    def saved(self) -> dict[int, SliceResult]:
+        """Results saved under this plan, by slice index; one is reused only for the very slice it was planned as
+        (`reusable`), as the plan is found again while the run goes."""
+        results = {}
         for index, data in sorted(self._store.saved_slices(self._operation_id, self.plan).items()):
             try:
                 result = SliceResult.from_bytes(data)
@@ -49,9 +49,14 @@ class SliceCheckpoints:
                     extra={"operation_id": self._operation_id},
                 )
                 continue
-            if planned.get(index) == result.slice:
-                results.append(result)
+            results[index] = result
         return results
+
+    @staticmethod
+    def reusable(saved: dict[int, SliceResult], planned: SliceSpec) -> SliceResult | None:
+        """The saved result of `planned`, if one was saved for exactly that slice."""
+        result = saved.get(planned.index)
+        return result if result is not None and result.slice == planned else None
 
     def save(self, result: SliceResult) -> bool:
         """Save a result; False when the store refused it: the lease is no longer this owner's."""

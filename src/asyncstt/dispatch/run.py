@@ -11,22 +11,24 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from asyncstt.audio.probe import AudioInfo
 from asyncstt.dispatch.checkpoints import SliceCheckpoints
 from asyncstt.dispatch.lease import LeaseKeeper
 from asyncstt.dispatch.outcome import OutcomeWriter
 from asyncstt.dispatch.slice_pipeline import SlicePipeline
+from asyncstt.dispatch.timings import RunTimings
 from asyncstt.errors import AsyncSttError, Cancelled, Internal
 from asyncstt.executor.base import Executor, TaskHandle
 from asyncstt.languages import AUTO
 from asyncstt.observability.metrics import Metrics
 from asyncstt.operation import Operation, Progress
 from asyncstt.pipeline.assemble import assemble, check_decoded_limits, decoded_duration
-from asyncstt.pipeline.plan import SliceSpec, plan_id, plan_slices
+from asyncstt.pipeline.plan import PlanItem, Planning, Silence, SliceSpec, plan_id
 from asyncstt.pipeline.priority import slice_priority
 from asyncstt.pipeline.task import SliceJob, SliceResult
 from asyncstt.recognition import Transcript
@@ -49,6 +51,7 @@ class _Run:
     operation: Operation
     keeper: LeaseKeeper
     workdir: Path
+    timings: RunTimings = field(default_factory=RunTimings)
 
     @property
     def log_extra(self) -> dict[str, str]:
@@ -61,6 +64,38 @@ class _Submitted:
 
     slice: SliceSpec
     at: float
+
+
+class _Slices:
+    """What the plan and the recognised slices have covered of a file so far."""
+
+    def __init__(self, info: AudioInfo, began: float) -> None:
+        self.info = info
+        #: When the run began (monotonic seconds).
+        self.began = began
+        self.total = info.duration_seconds * info.channels
+        self.results: list[SliceResult] = []
+        #: Seconds of each channel that the plan left out as silence.
+        self.silence = [0.0] * info.channels
+        #: How far into the file (seconds of one channel) the plan has gone.
+        self.reached = 0.0
+        self._processed = 0.0
+
+    def skip(self, silence: Silence) -> None:
+        self.silence[silence.channel] += silence.seconds
+        self._processed += silence.seconds
+        self.reached = max(self.reached, silence.end)
+
+    def plan(self, planned: SliceSpec) -> None:
+        self.reached = max(self.reached, planned.end or planned.start)
+
+    def add(self, result: SliceResult) -> None:
+        """A slice recognised, or reused from a checkpoint."""
+        self.results.append(result)
+        self._processed += result.decoded_seconds
+
+    def progress(self) -> Progress:
+        return Progress(min(self.total, self._processed), self.total, "recognising")
 
 
 class _LeaseLost(Exception):
@@ -123,16 +158,23 @@ class OperationRunner:
                 )
             else:
                 self._outcome.finish(operation, transcript=transcript)
+                log.info("%s took %s", operation.id, run.timings.describe(), extra=run.log_extra)
+                if self._metrics is not None:
+                    self._metrics.stages(run.timings.stages())
             finally:
                 shutil.rmtree(workdir, ignore_errors=True)
 
     def _recognise(self, run: _Run) -> Transcript:
         operation = run.operation
         spec = operation.spec
+        timings = run.timings
+        began = self._monotonic()
         run.workdir.mkdir(parents=True, exist_ok=True)
         audio = run.workdir / "audio"
         self._progress(run, Progress(stage="fetching"))
         self._fetcher.fetch(operation, audio)
+        fetched = self._monotonic()
+        timings.fetch = fetched - began
         self._progress(run, Progress(stage="probing"))
         info = self._pipeline.probe(
             audio,
@@ -141,28 +183,17 @@ class OperationRunner:
             spec.audio_channel_count,
             self._settings.limits,
         )
-        cuts = self._pipeline.plan_cut_points(
-            audio, info, self._execution.slice_seconds, self._execution.snap_window_seconds
-        )
-        slices = plan_slices(info, cuts)
+        timings.probe = self._monotonic() - fetched
+        planning = Planning.of(self._settings)
         checkpoints = SliceCheckpoints(
             self._store,
             operation.id,
             self._owner,
-            plan_id(info, audio.stat().st_size, cuts, spec, self._settings.engine),
+            plan_id(info, audio.stat().st_size, planning, spec, self._settings.engine),
             self._clock,
         )
         # Slices are saved only under a lease, so a first attempt has none: its first slice starts sooner.
-        saved = checkpoints.saved(slices) if operation.attempts > 1 else []
-        total = info.duration_seconds * info.channels
-        if saved:
-            log.info(
-                "%s: %d of %d slices were saved by an earlier attempt",
-                operation.id,
-                len(saved),
-                len(slices),
-                extra=run.log_extra,
-            )
+        saved = checkpoints.saved() if operation.attempts > 1 else {}
         language = None if spec.language == AUTO else spec.language
         # The claim stamped modified_at: a deferred operation's slices rise with its age at that moment.
         priority = slice_priority(
@@ -171,11 +202,8 @@ class OperationRunner:
             operation.modified_at,
             self._execution.deferred_deadline_seconds,
         )
-        done_indexes = {result.slice.index for result in saved}
-        submitted: dict[TaskHandle, _Submitted] = {}
-        for item in slices:
-            if item.index in done_indexes:
-                continue
+
+        def submit(item: SliceSpec) -> TaskHandle:
             job = SliceJob(
                 operation.id,
                 str(audio.resolve()),
@@ -185,55 +213,67 @@ class OperationRunner:
                 language,
                 self._settings.engine,
             )
-            handle = self._executor.submit(
+            return self._executor.submit(
                 self._pipeline.recognise_slice,
                 job,
                 priority=priority,
                 key=f"slice-{operation.id}-{operation.attempts}-{item.index}",
             )
-            submitted[handle] = _Submitted(item, self._monotonic())
-        # After the submits, so that the first slice does not wait for this write.
-        done_seconds = min(total, sum(result.decoded_seconds for result in saved))
-        try:
-            self._progress(run, Progress(done_seconds, total, "recognising"))
-        except _LeaseLost:
-            for handle in submitted:
-                handle.cancel()
-            raise
-        results = self._collect(run, checkpoints, submitted, total, saved)
-        duration = decoded_duration(results, info.channels)
-        check_decoded_limits(duration, info, self._settings.limits)
-        self._progress(run, Progress(total, total, "assembling"))
-        return assemble(results, info, duration)
 
-    def _collect(
+        slices = _Slices(info, began)
+        self._run_slices(
+            run, self._pipeline.plan(audio, info, planning), submit, checkpoints, saved, slices
+        )
+        if timings.reused:
+            log.info(
+                "%s: %d of %d slices were saved by an earlier attempt",
+                operation.id,
+                timings.reused,
+                len(slices.results),
+                extra=run.log_extra,
+            )
+        duration = decoded_duration(slices.results, info.channels, slices.silence)
+        check_decoded_limits(duration, info, self._settings.limits)
+        self._progress(run, Progress(slices.total, slices.total, "assembling"))
+        assembling = self._monotonic()
+        transcript = assemble(slices.results, info, duration)
+        done = self._monotonic()
+        timings.assembly = done - assembling
+        timings.run = done - began
+        return transcript
+
+    def _run_slices(
         self,
         run: _Run,
+        plan: Iterable[PlanItem],
+        submit: Callable[[SliceSpec], TaskHandle],
         checkpoints: SliceCheckpoints,
-        submitted: dict[TaskHandle, _Submitted],
-        total: float,
-        saved: list[SliceResult],
-    ) -> list[SliceResult]:
-        """Wait for every slice while watching the lease, cancellation and progress; save each result."""
-        pending = dict(submitted)
-        results = list(saved)
+        saved: dict[int, SliceResult],
+        slices: _Slices,
+    ) -> None:
+        """Plan the file step by step while the slices already planned are recognised, and wait for them all,
+        watching the lease, cancellation and progress; save each result as it comes.
+
+        Each planning step is short (one window of audio), so the first slices start at once and a cancel is
+        seen between steps as it is between results.
+        """
+        planned = iter(plan)
+        planning = True
+        pending: dict[TaskHandle, _Submitted] = {}
+        recognising = False
         last_cancel_check = self._monotonic()
         try:
-            while pending:
-                finished = [handle for handle in pending if handle.done()]
-                for handle in finished:
-                    started = pending.pop(handle).at
-                    result: SliceResult = handle.result()
-                    if self._metrics is not None:
-                        self._metrics.slice_finished(
-                            result.decoded_seconds, self._monotonic() - started
-                        )
-                    results.append(result)
-                    if not checkpoints.save(result):
-                        raise _LeaseLost
-                if finished:
-                    processed = min(total, sum(r.decoded_seconds for r in results))
-                    self._progress(run, Progress(processed, total, "recognising"))
+            while planning or pending:
+                if planning:
+                    planning = self._plan_step(
+                        run, planned, submit, checkpoints, saved, slices, pending
+                    )
+                    # After the first submit, so that the first slice does not wait for this write.
+                    if not recognising and (pending or not planning):
+                        recognising = True
+                        self._progress(run, slices.progress())
+                if self._collect_finished(run, checkpoints, slices, pending):
+                    self._progress(run, slices.progress())
                 if run.keeper.lost.is_set() or self._stopping.is_set():
                     raise _LeaseLost
                 if self._monotonic() - last_cancel_check >= CANCEL_CHECK_SECONDS:
@@ -241,13 +281,69 @@ class OperationRunner:
                     current = self._store.get(run.operation.id)
                     if current is None or current.cancel_requested:
                         raise Cancelled()
-                if pending:
+                if pending and not planning:
                     time.sleep(COLLECT_POLL_SECONDS)
         except BaseException:
             for handle in pending:
                 handle.cancel()
             raise
-        return results
+
+    def _plan_step(
+        self,
+        run: _Run,
+        planned: Iterator[PlanItem],
+        submit: Callable[[SliceSpec], TaskHandle],
+        checkpoints: SliceCheckpoints,
+        saved: dict[int, SliceResult],
+        slices: _Slices,
+        pending: dict[TaskHandle, _Submitted],
+    ) -> bool:
+        """Take the plan's next slice or silence: submit the slice, or reuse its saved result. False: planned."""
+        timings = run.timings
+        stepped = self._monotonic()
+        item = next(planned, None)
+        timings.plan += self._monotonic() - stepped
+        if item is None:
+            return False
+        if isinstance(item, Silence):
+            slices.skip(item)
+            timings.skipped_seconds += item.seconds
+        else:
+            slices.plan(item)
+            reused = checkpoints.reusable(saved, item)
+            if reused is not None:
+                slices.add(reused)
+                timings.reused += 1
+            else:
+                pending[submit(item)] = _Submitted(item, self._monotonic())
+                if not timings.first_slice:
+                    timings.first_slice = self._monotonic() - slices.began
+        # Headers can lie: a file far longer than its header said fails while it is being planned.
+        check_decoded_limits(slices.reached, slices.info, self._settings.limits)
+        return True
+
+    def _collect_finished(
+        self,
+        run: _Run,
+        checkpoints: SliceCheckpoints,
+        slices: _Slices,
+        pending: dict[TaskHandle, _Submitted],
+    ) -> bool:
+        """Take and save the results of the slices that finished; False when none had."""
+        finished = [handle for handle in pending if handle.done()]
+        for handle in finished:
+            submitted = pending.pop(handle)
+            result: SliceResult = handle.result()
+            wall = self._monotonic() - submitted.at
+            run.timings.slice_done(result, wall)
+            if self._metrics is not None:
+                self._metrics.slice_finished(result.decoded_seconds, wall)
+            slices.add(result)
+            saving = self._monotonic()
+            if not checkpoints.save(result):
+                raise _LeaseLost
+            run.timings.checkpoints += self._monotonic() - saving
+        return bool(finished)
 
     def _progress(self, run: _Run, progress: Progress) -> None:
         if self._stopping.is_set() or not self._store.set_progress(

@@ -17,6 +17,7 @@ from asyncstt.recognition import Priority
 StateCounts = Callable[[], Mapping[tuple[OperationState, Priority], int]]
 
 _DURATION_BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600)
+_STAGE_BUCKETS = (0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 4 * 3600)
 _RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5)
 
 
@@ -61,6 +62,14 @@ class Metrics:
             ["method", "code"],
             registry=self.registry,
         )
+        self.stage_seconds = Histogram(
+            "asyncstt_operation_stage_seconds",
+            "Seconds one operation spent in each stage of its run (fetch, probe, plan, first_slice, "
+            "slice_decode, slice_engine, handoff, checkpoints, assembly, run).",
+            ["stage"],
+            buckets=_STAGE_BUCKETS,
+            registry=self.registry,
+        )
         self.lease_expiries = Counter(
             "asyncstt_lease_expiries",
             "Operations taken over from a dispatcher whose lease ran out, or lost by this one.",
@@ -74,6 +83,11 @@ class Metrics:
         self.audio_seconds.inc(audio_seconds)
         if audio_seconds > 0:
             self.real_time_factor.observe(wall_seconds / audio_seconds)
+
+    def stages(self, seconds: Mapping[str, float]) -> None:
+        """One run's seconds by stage (`RunTimings.stages`)."""
+        for stage, value in seconds.items():
+            self.stage_seconds.labels(stage).observe(value)
 
     def operation_finished(self, outcome: str, seconds: float) -> None:
         """`outcome`: `succeeded`, `failed` or `cancelled`."""

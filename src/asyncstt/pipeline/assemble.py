@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from asyncstt.audio.probe import AudioInfo, spoken_duration
 from asyncstt.errors import InvalidArgument
@@ -11,9 +11,12 @@ from asyncstt.recognition import Transcript
 from asyncstt.settings import LimitSettings
 
 
-def decoded_duration(results: Iterable[SliceResult], channels: int) -> float:
-    """Seconds of one channel that decoding really produced (the longest channel)."""
-    per_channel = [0.0] * channels
+def decoded_duration(
+    results: Iterable[SliceResult], channels: int, silence: Sequence[float] = ()
+) -> float:
+    """Seconds of one channel that decoding really produced (the longest channel), with the `silence` of each
+    channel that planning read but no slice covered."""
+    per_channel = [*silence] if silence else [0.0] * channels
     for result in results:
         per_channel[result.slice.channel] += result.decoded_seconds
     return max(per_channel, default=0.0)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asyncstt.audio.decode import TARGET_RATE, decode_channel
@@ -41,6 +42,10 @@ class SliceResult:
     utterances: tuple[Utterance, ...]
     #: Seconds of audio actually decoded: headers can lie about duration.
     decoded_seconds: float
+    #: Wall seconds the worker spent decoding the slice and in the engine (its VAD included); not saved, so a
+    #: result read back from a checkpoint says 0.
+    decode_seconds: float = field(default=0.0, compare=False)
+    engine_seconds: float = field(default=0.0, compare=False)
 
     def to_bytes(self) -> bytes:
         """zlib of JSON, as a slice checkpoint is stored."""
@@ -67,15 +72,24 @@ def recognise_slice(job: SliceJob) -> SliceResult:
 
     Idempotent: running it twice gives the same result, so a worker lost mid-slice costs only a re-run.
     """
+    started = time.perf_counter()
     samples = decode_channel(
         Path(job.audio_path), job.info, job.slice.channel, job.slice.start, job.slice.end
     )
+    decoded = time.perf_counter()
     engine = load_engine(job.engine)
     segments = engine.recognise(samples, job.language, job.candidates) if len(samples) else []
+    recognised = time.perf_counter()
     utterances = []
     for segment in segments:
         language = segment.language or job.language or job.spec.language
         utterance = build_utterance(segment, job.slice.channel, job.slice.start, job.spec, language)
         if utterance is not None:
             utterances.append(utterance)
-    return SliceResult(job.slice, tuple(utterances), len(samples) / TARGET_RATE)
+    return SliceResult(
+        job.slice,
+        tuple(utterances),
+        len(samples) / TARGET_RATE,
+        decode_seconds=decoded - started,
+        engine_seconds=recognised - decoded,
+    )

@@ -21,7 +21,7 @@ from asyncstt.iam.sql_counter import SqlQuotaCounter
 from asyncstt.iam.storage_credentials import StoredStorageCredentials
 from asyncstt.iam.tokens import TokenService
 from asyncstt.observability.metrics import Metrics
-from asyncstt.pipeline.plan import plan_cut_points
+from asyncstt.pipeline.planner import plan
 from asyncstt.pipeline.task import recognise_slice
 from asyncstt.service.operations import OperationService
 from asyncstt.settings import Settings
@@ -71,7 +71,7 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     executor = executor or DaskExecutor(settings.execution, settings.engine)
     fetcher = AudioFetcher(store.inline_audio, sources.fetch, settings.limits.max_file_bytes)
     metrics = Metrics(state_counts=store.state_counts)
-    pipeline = SlicePipeline(probe, plan_cut_points, recognise_slice)
+    pipeline = SlicePipeline(probe, plan, recognise_slice)
     dispatcher = Dispatcher(store, executor, fetcher, settings, metrics=metrics, pipeline=pipeline)
     service = OperationService(store, sources, capabilities, settings, on_submit=dispatcher.wake)
     deliverer = WebhookDeliverer(store, server_key, settings) if settings.webhooks.enabled else None

@@ -13,7 +13,7 @@ from asyncstt.clock import utcnow
 from asyncstt.dispatch.slice_pipeline import SliceFn
 from asyncstt.engines.base import EngineCapabilities
 from asyncstt.engines.catalog import describe_engine
-from asyncstt.settings import ExecutionSettings, FileSourceSettings, Settings
+from asyncstt.settings import EngineSettings, ExecutionSettings, FileSourceSettings, Settings
 from asyncstt.store.sql import SqlStore
 from tests.support.dispatching import STAND_IN, Harness, RecordingExecutor
 
@@ -25,7 +25,8 @@ def harness_factory(
     """Harnesses on SQLite; a test marked `on_postgresql` gets PostgreSQL instead.
 
     `make(recognise)` recognises slices with a stand-in (`stand_in()`) and its capabilities; without one, with
-    the real engine.
+    the real engine. With a stand-in the engine settings name the fake engine, so slices cover the whole file
+    cut at quiet points, as they do for every engine without a VAD: a stand-in hears everything.
     """
     on_postgresql = request.node.get_closest_marker("on_postgresql") is not None
     store_url: str = request.getfixturevalue("postgres_url" if on_postgresql else "sqlite_url")
@@ -42,6 +43,7 @@ def harness_factory(
             database_url=store_url,
             file_sources=FileSourceSettings(root=tmp_path.parent.parent),
             execution=ExecutionSettings(**{"poll_interval_seconds": 0.05, **execution}),
+            engine=EngineSettings() if recognise is None else EngineSettings(kind="fake"),
         )
         if capabilities is None:
             capabilities = STAND_IN if recognise is not None else describe_engine(settings.engine)

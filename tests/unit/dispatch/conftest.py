@@ -4,7 +4,7 @@ planning and recognition, so that the orchestration runs without audio or an eng
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from asyncstt.dispatch.dispatcher import Dispatcher
 from asyncstt.dispatch.slice_pipeline import SlicePipeline
 from asyncstt.observability.metrics import Metrics
 from asyncstt.operation import INLINE_SOURCE, Operation, Progress
-from asyncstt.pipeline.plan import plan_id
+from asyncstt.pipeline.plan import PlanItem, Planning, plan_id, plan_slices
 from asyncstt.pipeline.task import SliceJob, SliceResult
 from asyncstt.recognition import AudioEncoding
 from asyncstt.settings import ExecutionSettings, LimitSettings, Settings
@@ -82,7 +82,7 @@ class Kit:
         self.probed: list[bytes] = []
         self.actions: dict[int, Callable[[], None]] = {}
         self._recognise = stand_in()
-        pipeline = SlicePipeline(self._probe, self._plan_cut_points, self._recognise_slice)
+        pipeline = SlicePipeline(self._probe, self._plan, self._recognise_slice)
         fetcher = AudioFetcher(self.store.inline_audio, _no_links, max_bytes=1 << 20)
         self.dispatcher = Dispatcher(
             self.store,
@@ -111,7 +111,8 @@ class Kit:
 
     def plan(self, operation: Operation) -> str:
         """The plan id a run of `operation` saves its slices under."""
-        return plan_id(INFO, len(AUDIO), CUTS, operation.spec, self.settings.engine)
+        planning = Planning.of(self.settings)
+        return plan_id(INFO, len(AUDIO), planning, operation.spec, self.settings.engine)
 
     def get(self, operation_id: str) -> Operation:
         operation = self.store.get(operation_id)
@@ -147,11 +148,9 @@ class Kit:
         self.probed.append(path.read_bytes())
         return INFO
 
-    def _plan_cut_points(
-        self, path: Path, info: AudioInfo, slice_seconds: float, snap_window: float
-    ) -> list[float]:
-        assert (info, slice_seconds) == (INFO, 10.0)
-        return list(CUTS)
+    def _plan(self, path: Path, info: AudioInfo, planning: Planning) -> Iterable[PlanItem]:
+        assert (info, planning.slice_seconds) == (INFO, 10.0)
+        return plan_slices(INFO, CUTS)
 
     def _recognise_slice(self, job: SliceJob) -> SliceResult:
         action = self.actions.get(job.slice.index)

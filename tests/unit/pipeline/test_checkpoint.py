@@ -10,7 +10,7 @@ import pytest
 
 from asyncstt.audio.format import AudioFormat
 from asyncstt.audio.probe import AudioInfo
-from asyncstt.pipeline.plan import PLAN_ID_LENGTH, SliceSpec, plan_id
+from asyncstt.pipeline.plan import PLAN_ID_LENGTH, Planning, SliceSpec, plan_id
 from asyncstt.pipeline.priority import STANDARD_SLICE_PRIORITY, slice_priority
 from asyncstt.pipeline.task import SliceResult
 from asyncstt.recognition import Priority, RecognitionSpec
@@ -20,7 +20,7 @@ from tests.factories import T0, make_transcript
 INFO = AudioInfo(AudioFormat.WAV, channels=2, sample_rate=16000, duration_seconds=300.0)
 SPEC = RecognitionSpec(language="ru-RU", literature_text=True)
 ENGINE = EngineSettings()
-CUTS = [118.2, 241.05]
+PLANNING = Planning(slice_seconds=120.0, snap_window_seconds=5.0, speech_only=True)
 DAY = 24 * 3600.0
 
 
@@ -39,8 +39,8 @@ def test_an_empty_slice_survives_its_bytes() -> None:
 
 
 def test_the_plan_id_is_stable_and_short() -> None:
-    first = plan_id(INFO, 9_600_044, CUTS, SPEC, ENGINE)
-    assert first == plan_id(INFO, 9_600_044, list(CUTS), SPEC, EngineSettings())
+    first = plan_id(INFO, 9_600_044, PLANNING, SPEC, ENGINE)
+    assert first == plan_id(INFO, 9_600_044, replace(PLANNING), SPEC, EngineSettings())
     assert len(first) == PLAN_ID_LENGTH <= 64
 
 
@@ -50,23 +50,36 @@ def test_the_plan_id_is_stable_and_short() -> None:
         {"info": replace(INFO, duration_seconds=300.5)},
         {"info": replace(INFO, channels=1)},
         {"file_bytes": 9_600_046},
-        {"cuts": [118.2, 241.0]},
+        {"planning": replace(PLANNING, slice_seconds=60.0)},
+        {"planning": replace(PLANNING, snap_window_seconds=2.0)},
+        {"planning": replace(PLANNING, speech_only=False)},
         {"spec": replace(SPEC, literature_text=False)},
         {"spec": replace(SPEC, language="en-US")},
         {"engine": EngineSettings(beam_size=1)},
         {"engine": EngineSettings(model_dir=Path("/models/other"))},
     ],
-    ids=["duration", "channels", "size", "cuts", "normalization", "language", "beam", "model"],
+    ids=[
+        "duration",
+        "channels",
+        "size",
+        "slice length",
+        "snap window",
+        "speech only",
+        "normalization",
+        "language",
+        "beam",
+        "model",
+    ],
 )
 def test_anything_that_changes_slice_output_changes_the_plan_id(changed: dict[str, object]) -> None:
     facts: dict[str, object] = {
         "info": INFO,
         "file_bytes": 9_600_044,
-        "cuts": CUTS,
+        "planning": PLANNING,
         "spec": SPEC,
         "engine": ENGINE,
     }
-    original = plan_id(INFO, 9_600_044, CUTS, SPEC, ENGINE)
+    original = plan_id(INFO, 9_600_044, PLANNING, SPEC, ENGINE)
     assert plan_id(**{**facts, **changed}) != original  # type: ignore[arg-type]
 
 

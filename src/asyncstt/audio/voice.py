@@ -1,0 +1,82 @@
+"""Voice activity: the probability of speech in every 32 ms frame of one channel, read as a stream.
+
+The Silero VAD model that faster-whisper ships, run frame by frame with its state carried from one call to the
+next, so a channel fed in windows of any length gets exactly the probabilities of one pass over the whole of it
+while only a window sits in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from faster_whisper.utils import get_assets_path
+from numpy.typing import NDArray
+
+from asyncstt.audio.decode import TARGET_RATE
+
+#: Samples of one frame the model judges, at 16 kHz: 32 ms.
+FRAME_SAMPLES = 512
+FRAME_SECONDS = FRAME_SAMPLES / TARGET_RATE
+# The model sees each frame with the last samples of the frame before it.
+_CONTEXT_SAMPLES = 64
+_STATE_SHAPE = (1, 1, 128)
+_MODEL_FILE = "silero_vad_v6.onnx"
+
+Probabilities = NDArray[np.float32]
+
+
+@functools.cache
+def _session() -> onnxruntime.InferenceSession:
+    """One model per process, on one thread: the workers own the other cores."""
+    options = onnxruntime.SessionOptions()
+    options.inter_op_num_threads = 1
+    options.intra_op_num_threads = 1
+    options.enable_cpu_mem_arena = False
+    options.log_severity_level = 4
+    return onnxruntime.InferenceSession(
+        str(Path(get_assets_path()) / _MODEL_FILE),
+        providers=["CPUExecutionProvider"],
+        sess_options=options,
+    )
+
+
+class VoiceActivity:
+    """Speech probabilities of one channel's 16 kHz samples, fed in order in pieces of any length.
+
+    `feed` answers one probability per whole frame it completes; `finish` answers the last, partial frame
+    (padded with silence), as faster-whisper's VAD does at the end of its audio.
+    """
+
+    def __init__(self) -> None:
+        self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
+        self._context = np.zeros(_CONTEXT_SAMPLES, dtype=np.float32)
+        self._leftover = np.zeros(0, dtype=np.float32)
+
+    def feed(self, samples: NDArray[np.float32]) -> Probabilities:
+        joined = np.concatenate([self._leftover, samples]) if len(self._leftover) else samples
+        whole = len(joined) // FRAME_SAMPLES * FRAME_SAMPLES
+        self._leftover = joined[whole:].copy()
+        return self._run(joined[:whole])
+
+    def finish(self) -> Probabilities:
+        if not len(self._leftover):
+            return np.zeros(0, dtype=np.float32)
+        tail = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        tail[: len(self._leftover)] = self._leftover
+        self._leftover = np.zeros(0, dtype=np.float32)
+        return self._run(tail)
+
+    def _run(self, samples: NDArray[np.float32]) -> Probabilities:
+        if not len(samples):
+            return np.zeros(0, dtype=np.float32)
+        frames = samples.reshape(-1, FRAME_SAMPLES).astype(np.float32, copy=False)
+        before = np.concatenate([self._context[np.newaxis], frames[:-1, -_CONTEXT_SAMPLES:]])
+        self._context = frames[-1, -_CONTEXT_SAMPLES:].copy()
+        probabilities, self._h, self._c = _session().run(
+            None, {"input": np.concatenate([before, frames], axis=1), "h": self._h, "c": self._c}
+        )
+        return np.asarray(probabilities, dtype=np.float32).reshape(-1)

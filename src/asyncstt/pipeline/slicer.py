@@ -1,0 +1,258 @@
+"""Slices planned from speech: each channel's voice activity, read window by window, cut in that channel's pauses.
+
+Every channel is judged on its own by the Silero VAD (`audio/voice.py`), so in a call where the parties take
+turns each channel's slices hold its own speaker, a cut never falls in one party's words because the other
+paused, and a channel that never speaks gives no slices at all. Pauses shorter than `SKIP_PAUSE_SECONDS` stay
+inside their slice: the engine's own VAD drops them before Whisper sees them, which costs far less than another
+slice would. A longer silence ends the slice and is never decoded by a worker.
+
+A slice holds about `slice_seconds` of speech (pauses the engine drops do not count) and ends in the longest
+pause within `snap_window_seconds` of that. Near the end of the file slices hold half of the work left (never
+under half a slice), so that two workers finish a file together. The plan depends only on the samples and the
+planning settings, not on how the file is read: saved slices stay valid.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from asyncstt.audio.decode import TARGET_RATE
+from asyncstt.audio.probe import AudioInfo
+from asyncstt.audio.voice import FRAME_SAMPLES, FRAME_SECONDS, Probabilities, VoiceActivity
+from asyncstt.audio.windows import windows
+from asyncstt.pipeline.plan import PlanItem, Planning, Silence, SliceSpec
+
+#: Audio read per planning step; slices are handed on after the step that decides them.
+WINDOW_SECONDS = 30.0
+#: Speech probability that starts speech, and the one under which it stops: those of faster-whisper's VAD.
+THRESHOLD = 0.5
+NEG_THRESHOLD = 0.35
+#: Audio kept either side of speech, as the engine's VAD pads its speech chunks.
+PAD_SECONDS = 0.4
+#: Pauses this long are dropped by the engine's VAD (its minimum silence), so they do not count as work.
+LONG_PAUSE_SECONDS = 2.0
+#: Silence this long ends a slice and is skipped: a worker never decodes it.
+SKIP_PAUSE_SECONDS = 20.0
+#: A slice spans at most this many nominal slice lengths, pauses included, however little speech it holds.
+MAX_SPAN_SLICES = 3
+#: Near the end a slice holds at most this share of the work left, summed over channels (two workers)...
+TAIL_SHARE = 0.5
+#: ...and at least this share of a nominal slice: Whisper pads short audio to 30 s windows anyway.
+MIN_SLICE_SHARE = 0.5
+
+
+def _frames(seconds: float) -> int:
+    return max(1, round(seconds / FRAME_SECONDS))
+
+
+def _time(frame: int) -> float:
+    return frame * FRAME_SAMPLES / TARGET_RATE
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """Frames [start, end) of one channel, to recognise or (`speech` False) left out; `end` None: to the end."""
+
+    start: int
+    end: int | None
+    speech: bool
+
+
+@dataclass(frozen=True)
+class _Pause:
+    """Frames [start, end) judged not speech inside a slice, and the work counted in the slice before it."""
+
+    start: int
+    end: int
+    counted: int
+
+
+class _ChannelSlicer:
+    """Turns one channel's frame probabilities into slices and skipped silence, in order, in `out`."""
+
+    def __init__(self, info: AudioInfo, planning: Planning) -> None:
+        self._left_seconds = info.duration_seconds
+        self._channels = info.channels
+        self._slice_seconds = planning.slice_seconds
+        self._snap = _frames(planning.snap_window_seconds)
+        self._min_slice = _frames(planning.slice_seconds * MIN_SLICE_SHARE)
+        self._max_span = _frames(planning.slice_seconds * MAX_SPAN_SLICES)
+        self._pad = _frames(PAD_SECONDS)
+        self._long_pause = _frames(LONG_PAUSE_SECONDS)
+        self._skip_pause = _frames(SKIP_PAUSE_SECONDS)
+        self.out: list[_Stretch] = []
+        self._frame = 0
+        self._speaking = False
+        # While no slice is open: where the silence began, and its last frames (the next slice's leading pad).
+        self._silent_from = 0
+        self._recent: deque[tuple[float, bool]] = deque(maxlen=self._pad)
+        # The open slice: its first frame, its frames so far, the work counted, its pauses, the current pause.
+        self._opened = False
+        self._start = 0
+        self._taken: list[tuple[float, bool]] = []
+        self._counted = 0
+        self._heard = False
+        self._pauses: list[_Pause] = []
+        self._pause: int | None = None
+        self._target: int | None = None
+
+    def push(self, probabilities: Probabilities) -> None:
+        for probability in probabilities.tolist():
+            self._speaking = probability >= (NEG_THRESHOLD if self._speaking else THRESHOLD)
+            self._step(self._frame, probability, self._speaking)
+            self._frame += 1
+
+    def flush_silence(self) -> None:
+        """Hand on the silence read so far, so that a long silence is counted as it is read."""
+        until = self._frame - len(self._recent)
+        if not self._opened and until > self._silent_from:
+            self.out.append(_Stretch(self._silent_from, until, speech=False))
+            self._silent_from = until
+
+    def end(self) -> None:
+        """The channel ended: the open slice runs to its end, or the silence does."""
+        if self._opened and self._heard:
+            self.out.append(_Stretch(self._start, None, speech=True))
+        else:
+            start = self._start if self._opened else self._silent_from
+            self.out.append(_Stretch(start, None, speech=False))
+
+    def _step(self, frame: int, probability: float, speech: bool) -> None:
+        if not self._opened:
+            if not speech:
+                self._recent.append((probability, speech))
+                return
+            start = max(self._silent_from, frame - len(self._recent))
+            lead = list(self._recent)[len(self._recent) - (frame - start) :]
+            self._recent.clear()
+            if start > self._silent_from:
+                self.out.append(_Stretch(self._silent_from, start, speech=False))
+            self._begin(start)
+            for offset, (earlier, judged) in enumerate(lead):
+                self._take(start + offset, earlier, judged)
+        self._take(frame, probability, speech)
+
+    def _begin(self, start: int) -> None:
+        self._opened = True
+        self._start = start
+        self._taken = []
+        self._counted = 0
+        self._heard = False
+        self._pauses = []
+        self._pause = None
+        left = max(0.0, self._left_seconds - _time(start))
+        share = max(
+            MIN_SLICE_SHARE, min(1.0, left * self._channels * TAIL_SHARE / self._slice_seconds)
+        )
+        target = _frames(share * self._slice_seconds)
+        # A slice that would leave less than the smallest slice after it runs to the end instead.
+        self._target = None if _frames(left) < target + self._min_slice else target
+
+    def _take(self, frame: int, probability: float, speech: bool) -> None:
+        self._taken.append((probability, speech))
+        if speech:
+            if self._pause is not None:
+                if self._heard:
+                    self._pauses.append(_Pause(self._pause, frame, self._counted))
+                if frame - self._pause < self._long_pause:
+                    self._counted += frame - self._pause
+                self._pause = None
+            self._counted += 1
+            self._heard = True
+        else:
+            if self._pause is None:
+                self._pause = frame
+            if frame + 1 - self._pause >= self._skip_pause:
+                self._close_in_silence(self._pause)
+                return
+        target = self._target
+        if target is not None and self._counted >= target + self._snap:
+            self._cut(frame, target)
+        elif frame + 1 - self._start >= self._max_span:
+            self._cut(frame, None)
+
+    def _close_in_silence(self, pause: int) -> None:
+        """A long silence from `pause`: the slice ends a pad after its speech, and the silence is left out."""
+        start = self._start
+        silent_from = start
+        if self._heard:
+            silent_from = pause + self._pad
+            self.out.append(_Stretch(start, silent_from, speech=True))
+        self._opened = False
+        self._silent_from = silent_from
+        self._recent = deque(self._taken[silent_from - start :], maxlen=self._pad)
+
+    def _cut(self, frame: int, target: int | None) -> None:
+        """End the open slice in its best pause and carry on from there with the frames after it.
+
+        With a `target` (the slice holds enough speech): the longest pause near it; without (the slice spans too
+        long): the longest pause in it.
+        """
+        start = self._start
+        pauses = list(self._pauses)
+        if self._pause is not None and self._heard:
+            pauses.append(_Pause(self._pause, frame + 1, self._counted))
+        if target is not None:
+            low, high = target - self._snap, target + self._snap
+            near = [pause for pause in pauses if low <= pause.counted <= high]
+            best = max(
+                near,
+                key=lambda pause: (pause.end - pause.start, -abs(pause.counted - target)),
+                default=None,
+            )
+        else:
+            best = max(
+                pauses, key=lambda pause: (pause.end - pause.start, pause.start), default=None
+            )
+        if best is not None:
+            cut = (best.start + best.end) // 2
+        else:
+            # Speech without a pause: the least speech-like frame near the end.
+            first = max(start + 1, frame + 1 - 2 * self._snap)
+            probabilities = np.array([p for p, _ in self._taken[first - start :]])
+            cut = first + int(np.argmin(probabilities))
+        self.out.append(_Stretch(start, cut, speech=True))
+        rest = self._taken[cut - start :]
+        self._begin(cut)
+        for offset, (probability, speech) in enumerate(rest):
+            self._step(cut + offset, probability, speech)
+
+
+def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[PlanItem]:
+    """The slices of every channel's speech and the silence left out, window by window, in the order found.
+
+    Indexes count the slices in that order. A slice that reaches the end of the file has `end` None.
+    """
+    slicers = [_ChannelSlicer(info, planning) for _ in range(info.channels)]
+    voices = [VoiceActivity() for _ in range(info.channels)]
+    lengths = [0] * info.channels
+    index = itertools.count()
+    for window in windows(path, info, WINDOW_SECONDS):
+        for channel, samples in enumerate(window.channels):
+            slicer = slicers[channel]
+            lengths[channel] += len(samples)
+            slicer.push(voices[channel].feed(samples))
+            if window.last:
+                slicer.push(voices[channel].finish())
+                slicer.end()
+            else:
+                slicer.flush_silence()
+        for channel, slicer in enumerate(slicers):
+            for stretch in slicer.out:
+                yield _item(stretch, channel, lengths[channel] / TARGET_RATE, index)
+            slicer.out.clear()
+
+
+def _item(stretch: _Stretch, channel: int, length: float, index: Iterator[int]) -> PlanItem:
+    start = min(_time(stretch.start), length)
+    if stretch.speech:
+        end = None if stretch.end is None else _time(stretch.end)
+        return SliceSpec(index=next(index), channel=channel, start=start, end=end)
+    end = length if stretch.end is None else min(_time(stretch.end), length)
+    return Silence(channel=channel, start=start, end=end)
