@@ -1,0 +1,62 @@
+"""How a slice's own failure comes back from a Dask worker: the caller's error (a bad file) once, without retries;
+any other error after the configured retries, as itself, never taken for a slice the cluster lost."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from asyncstt.errors import InvalidArgument
+from asyncstt.executor.dask import DaskExecutor
+from asyncstt.settings import EngineSettings, ExecutionSettings
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+RETRIES = 2
+
+
+def refuse_the_file(runs: Path) -> None:
+    with runs.open("a") as file:
+        file.write("run\n")
+    raise InvalidArgument("the audio could not be decoded at 1.00 s: it stops there")
+
+
+def fail_on_the_server(runs: Path) -> None:
+    with runs.open("a") as file:
+        file.write("run\n")
+    raise RuntimeError("the engine broke")
+
+
+@pytest.fixture(scope="module")
+def executor() -> Iterator[DaskExecutor]:
+    dask = DaskExecutor(
+        ExecutionSettings(local_workers=1, slice_retries=RETRIES), EngineSettings(kind="fake")
+    )
+    try:
+        yield dask
+    finally:
+        dask.close()
+
+
+def test_the_callers_error_comes_back_once_without_retries(
+    executor: DaskExecutor, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    handle = executor.submit(refuse_the_file, runs, priority=0, key="refused-slice")
+    with pytest.raises(InvalidArgument, match="it stops there"):
+        handle.result(timeout=60)
+    assert runs.read_text().count("run") == 1
+    assert handle.resubmits == 0
+
+
+def test_a_server_fault_is_retried_then_reported_as_itself(
+    executor: DaskExecutor, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    handle = executor.submit(fail_on_the_server, runs, priority=0, key="failing-slice")
+    with pytest.raises(RuntimeError, match="the engine broke"):
+        handle.result(timeout=60)
+    assert runs.read_text().count("run") == 1 + RETRIES
+    assert handle.resubmits == 0
