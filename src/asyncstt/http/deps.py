@@ -1,10 +1,19 @@
-"""Typed dependencies of the routes: the service, the caller, and the raw request body."""
+"""Typed dependencies of the routes: the service, the caller, and the raw request body; and `in_thread`,
+where a route does its store work.
+
+The routes are coroutines, served on the event loop without a hand-off per dependency: each request crosses to
+a worker thread once, for the part that reads or writes the store (which may wait on the database), and its
+answer is rendered there too. Authentication runs on the loop: the key and role cache answers from memory, and
+only a miss reads the store there.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.iam.auth import Authenticator
@@ -14,14 +23,22 @@ from asyncstt.service.caller import Caller, idempotency_of
 from asyncstt.service.operations import OperationService
 
 _MB = 1024**2
+_T = TypeVar("_T")
 
 
-def get_service(request: Request) -> OperationService:
+async def in_thread(work: Callable[[], _T]) -> _T:
+    """The result of `work`, run on a worker thread: the event loop serves other requests meanwhile."""
+    return await run_in_threadpool(work)
+
+
+async def get_service(request: Request) -> OperationService:
     service: OperationService = request.app.state.service
     return service
 
 
-def get_caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
     authenticator: Authenticator = request.app.state.authenticator
     principal = authenticator.authenticate(authorization)
     # The error handler names the caller of a refused request in the audit log.
@@ -54,7 +71,7 @@ def _too_large(limit: int) -> InvalidArgument:
     )
 
 
-def get_idempotency(
+async def get_idempotency(
     body: Annotated[bytes, Depends(read_body)],
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Idempotency | None:

@@ -205,3 +205,45 @@ def test_progress_json_round_trips_through_the_default_pool() -> None:
     assert '"@type": "type.googleapis.com/asyncstt.v1.RecognitionProgress"' in text
     parsed = json_format.Parse(text, type(message)())
     assert parsed == message
+
+
+def _through_the_message(op: Operation, queue_position: int | None) -> dict[str, object]:
+    """What REST answered when it rendered the gRPC message with json_format, for comparison."""
+    rendered: dict[str, object] = json_format.MessageToDict(to_operation_pb(op, queue_position))
+    rendered["done"] = op.done
+    if "metadata" in rendered:
+        progress = json_format.MessageToDict(
+            to_operation_pb(op, queue_position), always_print_fields_with_no_presence=True
+        )["metadata"]
+        if queue_position is None:
+            del progress["queuePosition"]
+        rendered["metadata"] = progress
+    if isinstance(error := rendered.get("error"), dict):
+        error.setdefault("details", [])
+    return rendered
+
+
+@pytest.mark.parametrize("api", [ApiVersion.V2, ApiVersion.V3])
+@pytest.mark.parametrize(
+    ("changes", "queue_position"),
+    [
+        ({}, None),
+        ({}, 4),
+        ({"created_by": ""}, 1),
+        ({"state": OperationState.RUNNING, "progress": Progress(12.5, 60.0, "recognising")}, None),
+        ({"state": OperationState.SUCCEEDED, "result": "two channels"}, None),
+        ({"state": OperationState.SUCCEEDED, "result": None}, None),
+        ({"state": OperationState.FAILED, "error": ErrorInfo(3, "audio is not WAV")}, None),
+        ({"state": OperationState.FAILED, "error": None}, None),
+    ],
+)
+def test_the_one_pass_rendering_is_what_json_format_makes_of_the_message(
+    api: ApiVersion, changes: dict[str, object], queue_position: int | None
+) -> None:
+    if changes.get("result") == "two channels":
+        changes = changes | {"result": two_channel_transcript()}
+    moment = CREATED + timedelta(minutes=3)
+    op = operation(api=api, modified_at=moment, done_at=moment, **changes)
+    rendered = render_operation(op, queue_position)
+    assert rendered == _through_the_message(op, queue_position)
+    assert next(iter(rendered)) == "done"

@@ -4,10 +4,10 @@ quota of its own version."""
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep
-from asyncstt.wire.operation import render_operation
+from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep, in_thread
+from asyncstt.http.responses import operation_response
 
 router = APIRouter(tags=["operations"])
 
@@ -15,19 +15,27 @@ router = APIRouter(tags=["operations"])
 # Registered before the plain GET: `{operation_id}` alone would also match `id:cancel`.
 @router.get("/operations/{operation_id}:cancel", operation_id="cancelOperationByGet")
 @router.post("/operations/{operation_id}:cancel", operation_id="cancelOperation")
-def cancel_operation(
+async def cancel_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
-) -> JSONResponse:
+) -> Response:
     """Cancel (GET as in the proto, POST as in the design guide); returns the operation as it now is."""
-    principal, operation = caller.find(service, operation_id, folder_id or "")
-    return JSONResponse(render_operation(service.cancel(principal, operation)))
+
+    def cancel() -> Response:
+        principal, operation = caller.find(service, operation_id, folder_id or "")
+        return operation_response(service.cancel(principal, operation))
+
+    return await in_thread(cancel)
 
 
 @router.get("/operations/{operation_id}", operation_id="getOperation")
-def get_operation(
+async def get_operation(
     operation_id: str, caller: CallerDep, service: ServiceDep, folder_id: FolderHeader = None
-) -> JSONResponse:
+) -> Response:
     """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one); a
     queued one with its place in the queue."""
-    _, operation = caller.find(service, operation_id, folder_id or "")
-    return JSONResponse(render_operation(operation, service.queue_position(operation)))
+
+    def read() -> Response:
+        _, operation = caller.find(service, operation_id, folder_id or "")
+        return operation_response(operation, service.queue_position(operation))
+
+    return await in_thread(read)
