@@ -37,6 +37,7 @@ from asyncstt.iam.auth import Principal
 from asyncstt.ids import V2_PREFIX, V3_PREFIX, is_plausible_operation_id, new_operation_id
 from asyncstt.operation import INLINE_SOURCE, ApiVersion, Idempotency, Operation, OperationState
 from asyncstt.recognition import AudioEncoding, RecognitionSpec, Transcript
+from asyncstt.service.partial import recognised_prefix
 from asyncstt.settings import Settings
 from asyncstt.store.base import OperationStore
 
@@ -259,6 +260,18 @@ class OperationService:
                 f"operation {operation.id} failed: {error.message}"
             )
         return operation.result or Transcript()
+
+    def partial_recognition_of(self, operation: Operation) -> Transcript:
+        """What the operation, as `find` read it, has recognised so far: a prefix of its final transcript.
+
+        Running: the utterances of the slices saved under its current plan (see `recognised_prefix`). Queued:
+        nothing yet. Finished: as `recognition_of`.
+        """
+        if operation.done:
+            return self.recognition_of(operation)
+        if operation.state is OperationState.QUEUED:
+            return Transcript()
+        return recognised_prefix(self._store.latest_saved_slices(operation.id))
 
     def queue_position(self, operation: Operation) -> int | None:
         """Where a QUEUED operation, as `find` read it, stands in the queue now (1: the next one claimed).

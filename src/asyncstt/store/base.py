@@ -124,6 +124,10 @@ class OperationStore(Protocol):
     def saved_slices(self, operation_id: str, plan: str) -> dict[int, bytes]:
         """Results saved for the operation under `plan`, by slice index."""
 
+    def latest_saved_slices(self, operation_id: str) -> dict[int, bytes]:
+        """Results saved for the operation under the plan that saved one last (the plan its run works on now),
+        by slice index; empty when none was saved."""
+
     def request_cancel(self, operation_id: str, now: datetime) -> Operation | None:
         """Mark a running operation for cancellation; returns the operation as it now is, or None."""
 

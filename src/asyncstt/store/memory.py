@@ -246,6 +246,16 @@ class InMemoryStore:
                 if (saved_id, saved_plan) == (operation_id, plan)
             }
 
+    def latest_saved_slices(self, operation_id: str) -> dict[int, bytes]:
+        with self._lock:
+            # Slots keep the order they were saved in.
+            plans = [plan for (saved_id, plan, _) in self._slices if saved_id == operation_id]
+            return {
+                index: result
+                for (saved_id, plan, index), result in self._slices.items()
+                if plans and (saved_id, plan) == (operation_id, plans[-1])
+            }
+
     def _drop_slices(self, operation_id: str) -> None:
         for slot in [slot for slot in self._slices if slot[0] == operation_id]:
             del self._slices[slot]

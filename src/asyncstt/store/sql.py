@@ -350,6 +350,20 @@ class SqlStore(SqlWebhookOutbox):
         with self._engine.connect() as connection:
             return {index: bytes(result) for index, result in connection.execute(statement)}
 
+    def latest_saved_slices(self, operation_id: str) -> dict[int, bytes]:
+        latest = (
+            select(slice_results.c.plan)
+            .where(slice_results.c.operation_id == operation_id)
+            .order_by(slice_results.c.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        statement = select(slice_results.c.slice_index, slice_results.c.result).where(
+            slice_results.c.operation_id == operation_id, slice_results.c.plan == latest
+        )
+        with self._engine.connect() as connection:
+            return {index: bytes(result) for index, result in connection.execute(statement)}
+
     def request_cancel(self, operation_id: str, now: datetime) -> Operation | None:
         statement = (
             update(operations)

@@ -64,3 +64,20 @@ def test_saved_slices_go_when_the_operation_ends_or_is_deleted(store: OperationS
     assert store.finish("op2", "w1", at(2), error=CANCELLED)
     assert store.delete("op3")
     assert [store.saved_slices(op, "p") for op in ("op1", "op2", "op3")] == [{}, {}, {}]
+
+
+def test_the_latest_saved_slices_are_those_of_the_plan_that_saved_last(
+    store: OperationStore,
+) -> None:
+    store.create(make_operation("op1"))
+    store.create(make_operation("op2", created_at=at(1)))
+    assert store.latest_saved_slices("op1") == {}
+    store.claim("w1", 30, at(0))
+    assert store.save_slice("op1", "w1", "old", 0, b"old 0", at(1))
+    assert store.save_slice("op1", "w1", "old", 1, b"old 1", at(2))
+    assert store.latest_saved_slices("op1") == {0: b"old 0", 1: b"old 1"}
+    # Taken over under another plan (the audio changed): its slices replace the old plan's once one is saved.
+    store.claim("w2", 30, at(100))
+    assert store.save_slice("op1", "w2", "new", 0, b"new 0", at(101))
+    assert store.latest_saved_slices("op1") == {0: b"new 0"}
+    assert store.latest_saved_slices("op2") == {}

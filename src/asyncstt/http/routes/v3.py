@@ -25,6 +25,8 @@ router = APIRouter(tags=["v3"])
 # The reference spells the parameter `operationId`; the vendor's examples send `operation_id`.
 OperationIdParam = Annotated[str | None, Query(alias="operationId")]
 OperationIdSnakeParam = Annotated[str | None, Query(alias="operation_id")]
+#: Our extension: what a running operation has recognised so far.
+PartialParam = Annotated[bool, Query()]
 
 
 @router.post("/stt/v3/recognizeFileAsync", operation_id="recognizeFileAsync")
@@ -63,15 +65,20 @@ def get_recognition(
     operation_id: OperationIdParam = None,
     operation_id_snake: OperationIdSnakeParam = None,
     folder_id: FolderHeader = None,
+    partial: PartialParam = False,
 ) -> StreamingResponse:
     """The results as a stream of `{"result": StreamingResponse}` lines, written as they are rendered.
 
     Every check happens before the first byte, so that a running, failed or unknown operation is an HTTP error
-    rather than a broken stream.
+    rather than a broken stream. With `partial=true` (our extension) a running operation streams what it has
+    recognised so far, a prefix of its final stream, and a finished one its whole result.
     """
     identifier = _operation_id(operation_id, operation_id_snake)
     _, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-    transcript = service.recognition_of(operation)
+    if partial:
+        transcript = service.partial_recognition_of(operation)
+    else:
+        transcript = service.recognition_of(operation)
     started = time.monotonic()
 
     def wall_time_ms() -> int:
@@ -79,7 +86,9 @@ def get_recognition(
 
     lines = (
         render_stream_line(response)
-        for response in render_recognition(identifier, transcript, wall_time_ms)
+        for response in render_recognition(
+            identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
+        )
     )
     return StreamingResponse(lines, media_type="application/json")
 
