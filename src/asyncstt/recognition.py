@@ -92,6 +92,8 @@ class RecognitionSpec:
     phone_formatting: bool = False
     #: With `language` `auto`: the languages detection may choose from (empty: any the engine knows).
     language_candidates: tuple[str, ...] = ()
+    #: v3 speaker labeling (mono only): each utterance's channel is then the speaker heard, 0 or 1.
+    speaker_labeling: bool = False
     #: v3 speech analysis and classifiers.
     analytics: Analytics = Analytics()
 

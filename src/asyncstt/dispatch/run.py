@@ -34,6 +34,7 @@ from asyncstt.pipeline.task import SliceJob, SliceResult
 from asyncstt.recognition import Transcript
 from asyncstt.settings import Settings
 from asyncstt.sources.fetcher import AudioFetcher
+from asyncstt.speakers.labeling import require_mono
 from asyncstt.store.base import OperationStore
 
 log = logging.getLogger(__name__)
@@ -184,6 +185,8 @@ class OperationRunner:
             self._settings.limits,
         )
         timings.probe = self._monotonic() - fetched
+        if spec.speaker_labeling:
+            require_mono(info.channels)
         planning = Planning.of(self._settings)
         checkpoints = SliceCheckpoints(
             self._store,

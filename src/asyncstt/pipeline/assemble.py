@@ -9,6 +9,7 @@ from asyncstt.errors import InvalidArgument
 from asyncstt.pipeline.task import SliceResult
 from asyncstt.recognition import Transcript
 from asyncstt.settings import LimitSettings
+from asyncstt.speakers.labeling import label_speakers
 
 
 def decoded_duration(
@@ -34,11 +35,20 @@ def check_decoded_limits(duration: float, info: AudioInfo, limits: LimitSettings
 
 
 def assemble(results: Iterable[SliceResult], info: AudioInfo, duration: float) -> Transcript:
-    """All utterances ordered by start time, then channel, as v2 chunks and v3 finals are emitted."""
+    """All utterances ordered by start time, then channel, as v2 chunks and v3 finals are emitted.
+
+    Slices recognised for speaker labeling carry voice windows: the voices of the whole file are then told
+    apart here, so that each speaker keeps one label across slices, and a labelled transcript's channels are
+    its speakers.
+    """
+    results = list(results)
     utterances = sorted(
         (u for result in results for u in result.utterances),
         key=lambda u: (u.start, u.channel, u.end),
     )
-    return Transcript(
-        utterances=tuple(utterances), channels=info.channels, duration_seconds=duration
-    )
+    channels = info.channels
+    windows = [window for result in results for window in result.voices]
+    if windows:
+        labelled, speakers = label_speakers(utterances, windows)
+        utterances, channels = list(labelled), max(speakers, 1)
+    return Transcript(utterances=tuple(utterances), channels=channels, duration_seconds=duration)

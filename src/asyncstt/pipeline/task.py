@@ -14,6 +14,9 @@ from asyncstt.engines.catalog import load_engine
 from asyncstt.pipeline.plan import SliceSpec
 from asyncstt.recognition import RecognitionSpec, Transcript, Utterance
 from asyncstt.settings import EngineSettings
+from asyncstt.speakers.encoder import shared_encoder
+from asyncstt.speakers.turns import split_at_pauses
+from asyncstt.speakers.voices import VoiceWindow, voice_windows
 from asyncstt.text.normalizer import build_utterance
 
 
@@ -42,10 +45,14 @@ class SliceResult:
     utterances: tuple[Utterance, ...]
     #: Seconds of audio actually decoded: headers can lie about duration.
     decoded_seconds: float
+    #: The utterances' voice embeddings, when the spec asks for speaker labeling.
+    voices: tuple[VoiceWindow, ...] = ()
     #: Wall seconds the worker spent decoding the slice and in the engine (its VAD included); not saved, so a
     #: result read back from a checkpoint says 0.
     decode_seconds: float = field(default=0.0, compare=False)
     engine_seconds: float = field(default=0.0, compare=False)
+    #: Channels of the whole file (0: not known), so that partial results know every channel's progress.
+    channels: int = 0
 
     def to_bytes(self) -> bytes:
         """zlib of JSON, as a slice checkpoint is stored."""
@@ -54,7 +61,10 @@ class SliceResult:
             "slice": asdict(self.slice),
             "decoded_seconds": self.decoded_seconds,
             "utterances": utterances,
+            "channels": self.channels,
         }
+        if self.voices:
+            data["voices"] = [window.to_dict() for window in self.voices]
         return zlib.compress(json.dumps(data, separators=(",", ":")).encode())
 
     @classmethod
@@ -64,6 +74,8 @@ class SliceResult:
             slice=SliceSpec(**loaded["slice"]),
             utterances=Transcript.from_json(loaded["utterances"]).utterances,
             decoded_seconds=loaded["decoded_seconds"],
+            channels=loaded.get("channels", 0),
+            voices=tuple(VoiceWindow.from_dict(item) for item in loaded.get("voices", ())),
         )
 
 
@@ -80,16 +92,25 @@ def recognise_slice(job: SliceJob) -> SliceResult:
     engine = load_engine(job.engine)
     segments = engine.recognise(samples, job.language, job.candidates) if len(samples) else []
     recognised = time.perf_counter()
+    if job.spec.speaker_labeling:
+        segments = [part for segment in segments for part in split_at_pauses(segment, samples)]
     utterances = []
     for segment in segments:
         language = segment.language or job.language or job.spec.language
         utterance = build_utterance(segment, job.slice.channel, job.slice.start, job.spec, language)
         if utterance is not None:
             utterances.append(utterance)
+    voices = (
+        voice_windows(samples, job.slice.start, utterances, shared_encoder())
+        if job.spec.speaker_labeling
+        else ()
+    )
     return SliceResult(
         job.slice,
         tuple(utterances),
         len(samples) / TARGET_RATE,
+        voices,
         decode_seconds=decoded - started,
         engine_seconds=recognised - decoded,
+        channels=job.info.channels,
     )

@@ -32,6 +32,7 @@ from asyncstt.recognition import (
     Transcript,
     Utterance,
 )
+from asyncstt.speakers.labeling import INSTALL_HINT, labeling_available, require_mono
 from asyncstt.wire.analytics import (
     analytics_of,
     classifier_message,
@@ -103,7 +104,11 @@ def v3_submission(request: stt_pb2.RecognizeFileRequest) -> V3Submission:
     if content is not None and not content:
         raise InvalidArgument("content is empty")
     language, candidates, excluded = _languages(request.recognition_model.language_restriction)
-    spec = replace(_spec(request.recognition_model, language, candidates), analytics=analytics)
+    spec = replace(
+        _spec(request.recognition_model, language, candidates),
+        analytics=analytics,
+        speaker_labeling=_speaker_labeling(request),
+    )
     return V3Submission(spec=spec, uri=uri, content=content, excluded_languages=excluded)
 
 
@@ -166,13 +171,20 @@ def _refuse_analytics(request: Any) -> None:
     profanity are refused where they are read (`analytics_of`)."""
     if request.summarization.model_uri or request.summarization.properties:
         raise InvalidArgument("summarization is not available on this server; leave it out")
-    asked = {
-        "speakerLabeling": request.speaker_labeling.speaker_labeling
-        == stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED,
-    }
-    for name, wanted in asked.items():
-        if wanted:
-            raise InvalidArgument(f"{name} is not supported by this server yet; leave it out")
+
+
+def _speaker_labeling(request: Any) -> bool:
+    """Whether the request asks for speaker labeling, which needs mono audio and the `speakers` extra."""
+    options = request.speaker_labeling
+    if options.speaker_labeling != stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED:
+        return False
+    if not labeling_available():
+        raise InvalidArgument(
+            f"speakerLabeling is not enabled on this server; its operator can {INSTALL_HINT}"
+        )
+    raw = request.recognition_model.audio_format.raw_audio
+    require_mono(raw.audio_channel_count or 1)
+    return True
 
 
 def _check_shape(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:

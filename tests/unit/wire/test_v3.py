@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -120,9 +121,10 @@ def test_contract_by_link_example_without_speaker_labeling() -> None:
     )
 
 
-def test_contract_by_link_example_refuses_speaker_labeling_by_name() -> None:
-    message = refused(CONTRACT_BY_LINK)
-    assert message.startswith("speakerLabeling is not supported by this server yet")
+def test_contract_by_link_example_asks_for_speaker_labeling() -> None:
+    spec = parse(CONTRACT_BY_LINK).spec
+    assert spec.speaker_labeling
+    assert spec.audio_encoding == AudioEncoding.WAV
 
 
 def test_contract_inline_example_snake_case() -> None:
@@ -366,8 +368,7 @@ def test_unknown_enum_outside_the_model_is_refused() -> None:
         ),
         (
             with_model(audioFormat={"rawAudio": {"sampleRateHertz": "fast"}}),
-            # The parser leaves the oneof member (rawAudio) out of its path.
-            "invalid request body: recognitionModel.audioFormat.sampleRateHertz: "
+            "invalid request body: recognitionModel.audioFormat.rawAudio.sampleRateHertz: "
             "expected an integer, got 'fast'",
         ),
         (
@@ -382,15 +383,35 @@ def test_wrong_types_are_refused_with_their_path(body: dict[str, Any], message: 
 
 
 @pytest.mark.parametrize(
-    ("extra", "field"),
+    "extra",
     [
-        ({"speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}}, "speakerLabeling"),
-        ({"speaker_labeling": {"speaker_labeling": 1}}, "speakerLabeling"),
+        {"speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}},
+        {"speaker_labeling": {"speaker_labeling": 1}},
     ],
 )
-def test_analytics_are_refused_by_name(extra: dict[str, Any], field: str) -> None:
-    message = refused({"uri": URI, **extra})
-    assert message == f"{field} is not supported by this server yet; leave it out"
+def test_speaker_labeling_is_asked_for_in_either_spelling(extra: dict[str, Any]) -> None:
+    assert parse({"uri": URI, **extra}).spec.speaker_labeling
+
+
+def test_speaker_labeling_of_raw_stereo_is_refused() -> None:
+    body = with_model(
+        audioFormat={"rawAudio": {"sampleRateHertz": 16000, "audioChannelCount": 2}},
+    )
+    message = refused({**body, "speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}})
+    assert message.startswith("speakerLabeling works on mono audio only; this audio has 2 channels")
+
+
+def test_speaker_labeling_without_the_speakers_extra_says_how_to_enable_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What an installation without scipy sees: the extra's clustering module does not import.
+    monkeypatch.setitem(sys.modules, "scipy.cluster.hierarchy", None)
+    monkeypatch.delitem(sys.modules, "asyncstt.speakers.clustering", raising=False)
+    message = refused(CONTRACT_BY_LINK)
+    assert message == (
+        "speakerLabeling is not enabled on this server; its operator can install it with: "
+        "pip install 'asyncstt[speakers]'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -540,11 +561,20 @@ def test_enum_numbers_the_type_lacks_are_refused_as_over_rest(
         (
             stt_pb2.RecognizeFileRequest(
                 uri=URI,
+                recognition_model=stt_pb2.RecognitionModelOptions(
+                    audio_format=stt_pb2.AudioFormatOptions(
+                        raw_audio=stt_pb2.RawAudio(audio_channel_count=2)
+                    )
+                ),
                 speaker_labeling=stt_pb2.SpeakerLabelingOptions(
                     speaker_labeling=stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED
                 ),
             ),
-            {"uri": URI, "speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"}},
+            {
+                "uri": URI,
+                "recognitionModel": {"audioFormat": {"rawAudio": {"audioChannelCount": 2}}},
+                "speakerLabeling": {"speakerLabeling": "SPEAKER_LABELING_ENABLED"},
+            },
         ),
         (
             stt_pb2.RecognizeFileRequest(
