@@ -6,13 +6,20 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from asyncstt.errors import InvalidArgument
-from asyncstt.http.deps import BodyDep, CallerDep, FolderHeader, IdempotencyDep, ServiceDep
+from asyncstt.http.deps import (
+    BodyDep,
+    CallerDep,
+    FolderHeader,
+    IdempotencyDep,
+    ServiceDep,
+    in_thread,
+)
+from asyncstt.http.responses import operation_response
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
-from asyncstt.wire.operation import render_operation
 from asyncstt.wire.v3 import (
     recognize_file_request_from_json,
     render_recognition,
@@ -30,71 +37,78 @@ PartialParam = Annotated[bool, Query()]
 
 
 @router.post("/stt/v3/recognizeFileAsync", operation_id="recognizeFileAsync")
-def recognize_file_async(
+async def recognize_file_async(
     caller: CallerDep,
     body: BodyDep,
     service: ServiceDep,
     idempotency: IdempotencyDep,
     folder_id: FolderHeader = None,
-) -> JSONResponse:
+) -> Response:
     """Queue a recognition and return its Operation (`STT v3 async recognition`).
 
     The body is JSON whatever the Content-Type. The operation belongs to the folder named by `x-folder-id`,
     or to the caller's own folder when none is named; the caller needs a recognition role there. An
     `Idempotency-Key` works as in v2.
     """
-    submission = v3_submission(recognize_file_request_from_json(body))
-    principal = caller.act(folder_id or "")
-    operation = service.submit(
-        principal,
-        submission.spec,
-        uri=submission.uri,
-        content=submission.content,
-        api=ApiVersion.V3,
-        idempotency=idempotency,
-        admit=lambda: caller.spend(QuotaKind.SUBMIT),
-        excluded_languages=submission.excluded_languages,
-    )
-    return JSONResponse(render_operation(operation))
+
+    def submit() -> Response:
+        submission = v3_submission(recognize_file_request_from_json(body))
+        principal = caller.act(folder_id or "")
+        operation = service.submit(
+            principal,
+            submission.spec,
+            uri=submission.uri,
+            content=submission.content,
+            api=ApiVersion.V3,
+            idempotency=idempotency,
+            admit=lambda: caller.spend(QuotaKind.SUBMIT),
+            excluded_languages=submission.excluded_languages,
+        )
+        return operation_response(operation)
+
+    return await in_thread(submit)
 
 
 @router.get("/stt/v3/getRecognition", operation_id="getRecognition")
-def get_recognition(
+async def get_recognition(
     caller: CallerDep,
     service: ServiceDep,
     operation_id: OperationIdParam = None,
     operation_id_snake: OperationIdSnakeParam = None,
     folder_id: FolderHeader = None,
     partial: PartialParam = False,
-) -> StreamingResponse:
-    """The results as a stream of `{"result": StreamingResponse}` lines, written as they are rendered.
+) -> Response:
+    """The results as a stream of `{"result": StreamingResponse}` lines, rendered in one pass.
 
     Every check happens before the first byte, so that a running, failed or unknown operation is an HTTP error
     rather than a broken stream. With `partial=true` (our extension) a running operation streams what it has
     recognised so far, a prefix of its final stream, and a finished one its whole result.
     """
     identifier = _operation_id(operation_id, operation_id_snake)
-    _, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-    if partial:
-        transcript = service.partial_recognition_of(operation)
-    else:
-        transcript = service.recognition_of(operation)
-    started = time.monotonic()
 
-    def wall_time_ms() -> int:
-        return round((time.monotonic() - started) * 1000)
+    def read() -> bytes:
+        _, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
+        if partial:
+            transcript = service.partial_recognition_of(operation)
+        else:
+            transcript = service.recognition_of(operation)
+        started = time.monotonic()
 
-    lines = (
-        render_stream_line(response)
-        for response in render_recognition(
-            identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
+        def wall_time_ms() -> int:
+            return round((time.monotonic() - started) * 1000)
+
+        return b"".join(
+            render_stream_line(response)
+            for response in render_recognition(
+                identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
+            )
         )
-    )
-    return StreamingResponse(lines, media_type="application/json")
+
+    return Response(await in_thread(read), media_type="application/json")
 
 
 @router.delete("/stt/v3/deleteRecognition", operation_id="deleteRecognition")
-def delete_recognition(
+async def delete_recognition(
     caller: CallerDep,
     service: ServiceDep,
     operation_id: OperationIdParam = None,
@@ -103,8 +117,12 @@ def delete_recognition(
 ) -> JSONResponse:
     """Remove the operation with its results and audio at once; a later get answers 404."""
     identifier = _operation_id(operation_id, operation_id_snake)
-    principal, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-    service.delete(principal, operation)
+
+    def delete() -> None:
+        principal, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
+        service.delete(principal, operation)
+
+    await in_thread(delete)
     return JSONResponse({})
 
 
