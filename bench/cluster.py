@@ -35,7 +35,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -49,10 +48,10 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from load import load, percentile, submit_body  # noqa: E402
-from run import build_channel  # noqa: E402
+from bench.material import build_channel  # noqa: E402
+from bench.measure import LoadWatch, load_text  # noqa: E402
+from bench.load import load, percentile, submit_body  # noqa: E402
 from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
 from tests.support.dask_cluster import STRICT_PRIORITIES, DaskCluster  # noqa: E402
 from tests.support.environment import child_environment  # noqa: E402
@@ -68,42 +67,6 @@ WORKER_PRELOAD = "asyncstt.executor.worker"
 SERVER_KEY = "bench-cluster-server-key-0123456789abcdef"
 #: Lengths of the batch's files, in turn.
 BATCH_SECONDS = (33.0, 44.0, 55.0)
-
-
-@dataclass
-class LoadWatch:
-    """Samples the 1-minute load average once a second while a measurement runs."""
-
-    samples: list[float] = field(default_factory=list)
-
-    @contextmanager
-    def watch(self) -> Iterator[LoadWatch]:
-        stop = threading.Event()
-        self.samples.append(os.getloadavg()[0])
-
-        def sample() -> None:
-            while not stop.wait(1.0):
-                self.samples.append(os.getloadavg()[0])
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            stop.set()
-            thread.join()
-            self.samples.append(os.getloadavg()[0])
-
-    def summary(self) -> dict[str, float]:
-        return {
-            "start": round(self.samples[0], 2),
-            "mean": round(sum(self.samples) / len(self.samples), 2),
-            "max": round(max(self.samples), 2),
-        }
-
-
-def load_text(figures: dict[str, float]) -> str:
-    return f"{figures['start']:.1f} / {figures['mean']:.1f} / {figures['max']:.1f}"
 
 
 class Postgres:

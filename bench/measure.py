@@ -1,0 +1,117 @@
+"""What every benchmark records beside its figures: the machine's load, a process tree's peak memory, and the
+results file, one section per benchmark."""
+
+from __future__ import annotations
+
+import os
+import platform
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+@dataclass
+class LoadWatch:
+    """Samples the 1-minute load average once a second while a measurement runs."""
+
+    samples: list[float] = field(default_factory=list)
+
+    @contextmanager
+    def watch(self) -> Iterator[LoadWatch]:
+        stop = threading.Event()
+        self.samples.append(os.getloadavg()[0])
+
+        def sample() -> None:
+            while not stop.wait(1.0):
+                self.samples.append(os.getloadavg()[0])
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+            self.samples.append(os.getloadavg()[0])
+
+    def summary(self) -> dict[str, float]:
+        return {
+            "start": round(self.samples[0], 2),
+            "mean": round(sum(self.samples) / len(self.samples), 2),
+            "max": round(max(self.samples), 2),
+        }
+
+    def text(self) -> str:
+        """`start / mean / max`, as the results tables print it."""
+        return load_text(self.summary())
+
+
+def load_text(figures: dict[str, float]) -> str:
+    return f"{figures['start']:.1f} / {figures['mean']:.1f} / {figures['max']:.1f}"
+
+
+@dataclass
+class PeakRss:
+    """The peak of the summed RSS of one process and all its descendants, sampled every 0.2 s."""
+
+    pid: int
+    peak: int = 0
+
+    @contextmanager
+    def watch(self) -> Iterator[PeakRss]:
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.wait(0.2):
+                self.sample()
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join()
+
+    def sample(self) -> None:
+        with suppress(psutil.Error):
+            root = psutil.Process(self.pid)
+            total = 0
+            for process in [root, *root.children(recursive=True)]:
+                with suppress(psutil.Error):
+                    total += process.memory_info().rss
+            self.peak = max(self.peak, total)
+
+    @property
+    def gib(self) -> float:
+        return self.peak / 1024**3
+
+
+def machine() -> str:
+    """The machine in one phrase: architecture, cores, memory, Python."""
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 1024**3:.0f} GiB, Python {platform.python_version()}"
+    )
+
+
+def update_section(heading: str, body: str, path: Path = RESULTS) -> None:
+    """Replace the section that starts with the line `heading` (`## …`) up to the next `## ` heading, or append it.
+
+    Each benchmark owns its sections, so rerunning one leaves every other section as it was.
+    """
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    block = f"{heading}\n\n{body.strip()}\n"
+    start = text.find(heading + "\n")
+    if start < 0:
+        path.write_text(text.rstrip("\n") + "\n\n" + block)
+        return
+    following = text.find("\n## ", start + len(heading))
+    rest = "" if following < 0 else text[following + 1 :]
+    path.write_text(text[:start] + block + ("\n" + rest if rest else ""))
