@@ -41,7 +41,9 @@ def stand_in(seconds: float = 0.0) -> SliceFn:
         end = job.info.duration_seconds if job.slice.end is None else job.slice.end
         word = f"slice{job.slice.index}"
         utterance = make_utterance(job.slice.channel, [(word, job.slice.start, end)], word)
-        return SliceResult(job.slice, (utterance,), end - job.slice.start)
+        return SliceResult(
+            job.slice, (utterance,), end - job.slice.start, channels=job.info.channels
+        )
 
     return recognise
 

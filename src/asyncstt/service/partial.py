@@ -16,12 +16,12 @@ log = logging.getLogger(__name__)
 def recognised_prefix(saved: Mapping[int, bytes]) -> Transcript:
     """The utterances of the saved slices that start before the first moment still unrecognised.
 
-    Slices are planned in time order, every channel of one stretch before the next stretch, so the saved
-    slices from the first one up to the first missing one cover the file up to a moment T: the end of the last
-    stretch whose channels are all saved, or the start of a stretch saved only in part. Every utterance that
-    starts before T comes from those slices, and the final transcript orders them exactly as here, so what
-    this returns is a prefix of it. How many channels a stretch has is known once a slice of the second
-    stretch is saved; until then T is the start of the first stretch and the prefix is empty.
+    Slices are numbered in the order they are planned, each channel's in time order, so the saved slices from
+    the first one up to the first missing one cover each channel up to the end of its last one there (a
+    channel with none of them: not at all). Every slice not among them starts after that on its channel, so
+    every utterance that starts before the earliest of those ends, on any channel, comes from these slices,
+    and the final transcript orders them exactly as here: what this returns is a prefix of it. A channel that
+    has not spoken yet holds the prefix at the start of the file until it does.
     """
     results: list[SliceResult] = []
     for index in range(len(saved)):
@@ -32,22 +32,20 @@ def recognised_prefix(saved: Mapping[int, bytes]) -> Transcript:
         except (ValueError, KeyError, TypeError, zlib.error):
             log.warning("saved slice %d is unreadable; partial results stop before it", index)
             break
-    if not results:
-        return Transcript()
-    first = results[0].slice.start
-    channels = sum(result.slice.start == first for result in results)
-    complete = any(result.slice.start != first for result in results)
-    last = results[-1].slice
-    until = last.start
-    if complete and len(results) % channels == 0:
-        until = math.inf if last.end is None else last.end
+    channels = max((result.channels for result in results), default=0)
+    covered = [0.0] * channels
+    for result in results:
+        if result.slice.channel < channels:
+            end = result.slice.end
+            covered[result.slice.channel] = math.inf if end is None else end
+    until = min(covered, default=0.0)
+    if until <= 0:
+        return Transcript(channels=max(channels, 1))
     utterances = sorted(
         (u for result in results for u in result.utterances if u.start < until),
         key=lambda u: (u.start, u.channel, u.end),
     )
     decoded = max(result.slice.start + result.decoded_seconds for result in results)
     return Transcript(
-        utterances=tuple(utterances),
-        channels=max(result.slice.channel for result in results) + 1,
-        duration_seconds=min(until, decoded),
+        utterances=tuple(utterances), channels=channels, duration_seconds=min(until, decoded)
     )

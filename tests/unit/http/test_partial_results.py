@@ -22,7 +22,7 @@ def lines(harness: Harness, operation_id: str, **params: Any) -> Any:
 
 def save(harness: Harness, operation_id: str, index: int, start: float, word: str) -> None:
     utterance = make_utterance(0, [(word, start + 1.0, start + 2.0)], word)
-    result = SliceResult(SliceSpec(index, 0, start, start + 10.0), (utterance,), 10.0)
+    result = SliceResult(SliceSpec(index, 0, start, start + 10.0), (utterance,), 10.0, channels=1)
     assert harness.store.save_slice(
         operation_id, "worker", "plan", index, result.to_bytes(), harness.clock()
     )
