@@ -49,9 +49,6 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.material import build_channel  # noqa: E402
-from bench.measure import LoadWatch, load_text  # noqa: E402
-from bench.load import load, percentile, submit_body  # noqa: E402
 from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
 from tests.support.dask_cluster import STRICT_PRIORITIES, DaskCluster  # noqa: E402
 from tests.support.environment import child_environment  # noqa: E402
@@ -59,6 +56,9 @@ from tests.support.postgres import PostgresServer, _bin_dir, _run, _start  # noq
 from tests.support.serve import ServeProcess  # noqa: E402
 
 from asyncstt.store.database import upgrade  # noqa: E402
+from bench.load import load, percentile, submit_body  # noqa: E402
+from bench.material import build_channel  # noqa: E402
+from bench.measure import LoadWatch, load_text  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
