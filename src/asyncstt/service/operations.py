@@ -265,10 +265,16 @@ class OperationService:
         """What the operation, as `find` read it, has recognised so far: a prefix of its final transcript.
 
         Running: the utterances of the slices saved under its current plan (see `recognised_prefix`). Queued:
-        nothing yet. Finished: as `recognition_of`.
+        nothing yet. Finished: as `recognition_of`. With speaker labeling, FailedPrecondition until it is done:
+        speakers are told apart over the whole file, so no part of it has its labels before the end.
         """
         if operation.done:
             return self.recognition_of(operation)
+        if operation.spec.speaker_labeling:
+            raise FailedPrecondition(
+                f"operation {operation.id} labels speakers over the whole file: it has no partial "
+                "results; ask again once it is done"
+            )
         if operation.state is OperationState.QUEUED:
             return Transcript()
         return recognised_prefix(self._store.latest_saved_slices(operation.id))

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from asyncstt.operation import ApiVersion
 from asyncstt.pipeline.plan import SliceSpec
 from asyncstt.pipeline.task import SliceResult
+from asyncstt.recognition import RecognitionSpec
 from tests.factories import make_utterance
+from tests.support.contract_cases import CALLER, URI
 from tests.support.stored_operations import claimed, finished, queued
 from tests.unit.http.conftest import Harness
 
@@ -61,6 +64,22 @@ def test_without_partial_a_running_operation_is_not_done_yet(harness: Harness) -
 
     assert response.status_code == 400
     assert response.json()["code"] == 9
+
+
+def test_an_operation_labelling_speakers_has_no_partial_results(harness: Harness) -> None:
+    operation = harness.service.submit(
+        CALLER,
+        RecognitionSpec(language="en-US", speaker_labeling=True),
+        uri=URI,
+        content=None,
+        api=ApiVersion.V3,
+    )
+
+    response = lines(harness, operation.id, partial="true")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 9
+    assert "labels speakers over the whole file" in response.json()["message"]
 
 
 def test_a_queued_operation_has_recognised_nothing_yet(harness: Harness) -> None:
