@@ -17,6 +17,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -48,6 +49,11 @@ from asyncstt.store.sql_webhooks import SqlWebhookOutbox, queue_delivery
 
 _QUEUED = OperationState.QUEUED.value
 _RUNNING = OperationState.RUNNING.value
+# The statements of every poll and submit, built once: SQLAlchemy keys its compiled cache by a statement's
+# structure, which it would otherwise walk again for a statement built anew on each request.
+_GET = select(operations).where(operations.c.id == bindparam("operation_id"))
+_INSERT_OPERATION = insert(operations)
+_INSERT_AUDIO = insert(operation_audio)
 
 
 def _held_by(owner: str) -> ColumnElement[bool]:
@@ -82,11 +88,7 @@ def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, An
 
 
 def _read(connection: Connection, operation_id: str) -> Operation | None:
-    row = (
-        connection.execute(select(operations).where(operations.c.id == operation_id))
-        .mappings()
-        .one_or_none()
-    )
+    row = connection.execute(_GET, {"operation_id": operation_id}).mappings().one_or_none()
     return None if row is None else operation_of(row)
 
 
@@ -159,10 +161,10 @@ class SqlStore(SqlWebhookOutbox):
                     holder = _take_key(connection, operation, idempotency, keys_expire_before)
                     if holder is not None:
                         return holder
-                connection.execute(insert(operations).values(row_of(operation)))
+                connection.execute(_INSERT_OPERATION, row_of(operation))
                 if inline_audio is not None:
                     connection.execute(
-                        insert(operation_audio).values(operation_id=operation.id, data=inline_audio)
+                        _INSERT_AUDIO, {"operation_id": operation.id, "data": inline_audio}
                     )
         except IntegrityError as exc:
             raise ValueError(f"operation {operation.id} exists") from exc
@@ -376,12 +378,7 @@ class SqlStore(SqlWebhookOutbox):
         )
         with self._writer.begin() as connection:
             connection.execute(statement)
-            row = (
-                connection.execute(select(operations).where(operations.c.id == operation_id))
-                .mappings()
-                .one_or_none()
-            )
-        return None if row is None else operation_of(row)
+            return _read(connection, operation_id)
 
     def delete(self, operation_id: str) -> bool:
         # The audio row goes with it: ON DELETE CASCADE.
