@@ -98,6 +98,7 @@ def decode_channel(
 
     Sample `i` of the result is sample `round(start * 16000) + i` of the whole channel at 16 kHz, so slices cut at
     the same points join into the whole channel. A range past the end of the audio gives fewer samples, or none.
+    With `end` None, audio that goes on past `info.decodable_seconds` refuses the file (InvalidArgument).
     """
     if not 0 <= channel < info.channels:
         raise Internal(f"channel {channel} was asked of audio with {info.channels} channel(s)")
