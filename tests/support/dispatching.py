@@ -54,6 +54,8 @@ class RecordingExecutor:
     def __init__(self) -> None:
         self._inner = ThreadExecutor(workers=1)
         self.submitted: list[tuple[str, int, int]] = []
+        #: Every job submitted, in order.
+        self.jobs: list[SliceJob] = []
         self.first_submit: float | None = None
         self.ran: list[int] = []
         #: Slices with an index at or over this wait for `gate` before they run.
@@ -64,6 +66,7 @@ class RecordingExecutor:
         if self.first_submit is None:
             self.first_submit = time.monotonic()
         self.submitted.append((arg.operation_id, arg.slice.index, priority))
+        self.jobs.append(arg)
 
         def run(job: SliceJob) -> SliceResult:
             if self.hold_from is not None and job.slice.index >= self.hold_from:

@@ -56,12 +56,17 @@ def _time(frame: int) -> float:
 
 
 @dataclass(frozen=True)
-class _Stretch:
-    """Frames [start, end) of one channel, to recognise or (`speech` False) left out; `end` None: to the end."""
+class Stretch:
+    """Frames [start, end) of one channel, to recognise or (`speech` False) left out; `end` None: to the end.
+
+    `decided`: the frame whose probability settled it, which orders the slices of all channels the same way
+    however the file is read.
+    """
 
     start: int
     end: int | None
     speech: bool
+    decided: int = 0
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,7 @@ class _Pause:
     counted: int
 
 
-class _ChannelSlicer:
+class ChannelSlicer:
     """Turns one channel's frame probabilities into slices and skipped silence, in order, in `out`."""
 
     def __init__(self, info: AudioInfo, planning: Planning) -> None:
@@ -86,7 +91,7 @@ class _ChannelSlicer:
         self._pad = _frames(PAD_SECONDS)
         self._long_pause = _frames(LONG_PAUSE_SECONDS)
         self._skip_pause = _frames(SKIP_PAUSE_SECONDS)
-        self.out: list[_Stretch] = []
+        self.out: list[Stretch] = []
         self._frame = 0
         self._speaking = False
         # While no slice is open: where the silence began, and its last frames (the next slice's leading pad).
@@ -112,16 +117,16 @@ class _ChannelSlicer:
         """Hand on the silence read so far, so that a long silence is counted as it is read."""
         until = self._frame - len(self._recent)
         if not self._opened and until > self._silent_from:
-            self.out.append(_Stretch(self._silent_from, until, speech=False))
+            self.out.append(Stretch(self._silent_from, until, speech=False))
             self._silent_from = until
 
     def end(self) -> None:
         """The channel ended: the open slice runs to its end, or the silence does."""
         if self._opened and self._heard:
-            self.out.append(_Stretch(self._start, None, speech=True))
+            self.out.append(Stretch(self._start, None, speech=True, decided=self._frame))
         else:
             start = self._start if self._opened else self._silent_from
-            self.out.append(_Stretch(start, None, speech=False))
+            self.out.append(Stretch(start, None, speech=False))
 
     def _step(self, frame: int, probability: float, speech: bool) -> None:
         if not self._opened:
@@ -132,7 +137,7 @@ class _ChannelSlicer:
             lead = list(self._recent)[len(self._recent) - (frame - start) :]
             self._recent.clear()
             if start > self._silent_from:
-                self.out.append(_Stretch(self._silent_from, start, speech=False))
+                self.out.append(Stretch(self._silent_from, start, speech=False))
             self._begin(start)
             for offset, (earlier, judged) in enumerate(lead):
                 self._take(start + offset, earlier, judged)
@@ -183,7 +188,7 @@ class _ChannelSlicer:
         silent_from = start
         if self._heard:
             silent_from = pause + self._pad
-            self.out.append(_Stretch(start, silent_from, speech=True))
+            self.out.append(Stretch(start, silent_from, speech=True, decided=self._frame))
         self._opened = False
         self._silent_from = silent_from
         self._recent = deque(self._taken[silent_from - start :], maxlen=self._pad)
@@ -217,7 +222,7 @@ class _ChannelSlicer:
             first = max(start + 1, frame + 1 - 2 * self._snap)
             probabilities = np.array([p for p, _ in self._taken[first - start :]])
             cut = first + int(np.argmin(probabilities))
-        self.out.append(_Stretch(start, cut, speech=True))
+        self.out.append(Stretch(start, cut, speech=True, decided=self._frame))
         rest = self._taken[cut - start :]
         self._begin(cut)
         for offset, (probability, speech) in enumerate(rest):
@@ -229,7 +234,7 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
 
     Indexes count the slices in that order. A slice that reaches the end of the file has `end` None.
     """
-    slicers = [_ChannelSlicer(info, planning) for _ in range(info.channels)]
+    slicers = [ChannelSlicer(info, planning) for _ in range(info.channels)]
     voices = [VoiceActivity() for _ in range(info.channels)]
     lengths = [0] * info.channels
     index = itertools.count()
@@ -243,13 +248,23 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
                 slicer.end()
             else:
                 slicer.flush_silence()
-        for channel, slicer in enumerate(slicers):
-            for stretch in slicer.out:
-                yield _item(stretch, channel, lengths[channel] / TARGET_RATE, index)
+        # Every channel has read the same stretch of time: slices ordered by the frame that decided them are in
+        # the same order whatever the window length.
+        found = sorted(
+            (
+                (stretch.decided, channel, n, stretch)
+                for channel, slicer in enumerate(slicers)
+                for n, stretch in enumerate(slicer.out)
+            ),
+            key=lambda entry: entry[:3],
+        )
+        for _, channel, _, stretch in found:
+            yield _item(stretch, channel, lengths[channel] / TARGET_RATE, index)
+        for slicer in slicers:
             slicer.out.clear()
 
 
-def _item(stretch: _Stretch, channel: int, length: float, index: Iterator[int]) -> PlanItem:
+def _item(stretch: Stretch, channel: int, length: float, index: Iterator[int]) -> PlanItem:
     start = min(_time(stretch.start), length)
     if stretch.speech:
         end = None if stretch.end is None else _time(stretch.end)

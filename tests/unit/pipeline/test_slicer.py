@@ -1,0 +1,123 @@
+"""Slices from one channel's voice activity: silence left out, cuts in pauses, slices that shrink at the end,
+whatever pieces the probabilities come in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asyncstt.audio.format import AudioFormat
+from asyncstt.audio.probe import AudioInfo
+from asyncstt.audio.voice import FRAME_SECONDS
+from asyncstt.pipeline.plan import Planning
+from asyncstt.pipeline.slicer import SKIP_PAUSE_SECONDS, ChannelSlicer, Stretch
+
+SPEECH, QUIET = 0.9, 0.02
+
+
+def frames(*parts: tuple[float, float]) -> np.ndarray:
+    """Probabilities of (seconds, probability) parts, one per 32 ms frame."""
+    return np.concatenate(
+        [np.full(round(seconds / FRAME_SECONDS), p, dtype=np.float32) for seconds, p in parts]
+    )
+
+
+def seconds(frame: int | None) -> float | None:
+    return None if frame is None else round(frame * FRAME_SECONDS, 3)
+
+
+def slice_all(
+    probabilities: np.ndarray,
+    slice_seconds: float = 120.0,
+    snap: float = 5.0,
+    channels: int = 1,
+    pieces: int = 1,
+) -> list[Stretch]:
+    """Everything the slicer hands on, the probabilities pushed in `pieces` parts; adjacent silences joined."""
+    duration = len(probabilities) * FRAME_SECONDS
+    info = AudioInfo(AudioFormat.WAV, channels, 16000, duration)
+    slicer = ChannelSlicer(info, Planning(slice_seconds, snap, speech_only=True))
+    for part in np.array_split(probabilities, pieces):
+        slicer.push(part)
+        slicer.flush_silence()
+    slicer.end()
+    joined: list[Stretch] = []
+    for stretch in slicer.out:
+        previous = joined[-1] if joined else None
+        if previous and not previous.speech and not stretch.speech:
+            joined[-1] = Stretch(previous.start, stretch.end, speech=False)
+        else:
+            joined.append(stretch)
+    return joined
+
+
+def speech(stretches: list[Stretch]) -> list[tuple[float | None, float | None]]:
+    return [(seconds(s.start), seconds(s.end)) for s in stretches if s.speech]
+
+
+def test_a_silent_channel_gives_no_slices() -> None:
+    assert slice_all(frames((300.0, QUIET))) == [Stretch(0, None, speech=False)]
+
+
+def test_a_long_silence_ends_the_slice_and_is_left_out() -> None:
+    pause = SKIP_PAUSE_SECONDS + 10
+    stretches = slice_all(frames((10.0, SPEECH), (pause, QUIET), (10.0, SPEECH)))
+    # Each slice keeps 0.4 s of the silence next to its speech; the rest of the pause is nobody's.
+    assert speech(stretches) == [
+        (0.0, pytest.approx(10.4, abs=0.05)),
+        (pytest.approx(10 + pause - 0.4, abs=0.05), None),
+    ]
+    silence = [s for s in stretches if not s.speech]
+    assert len(silence) == 1
+    assert (silence[0].start, silence[0].end) == (stretches[0].end, stretches[2].start)
+
+
+def test_shorter_pauses_stay_inside_their_slice() -> None:
+    turn = [(8.0, SPEECH), (8.0, QUIET)]
+    stretches = slice_all(frames(*turn * 5))
+    assert speech(stretches) == [(0.0, None)]
+
+
+def test_a_slice_ends_in_the_longest_pause_near_its_nominal_length() -> None:
+    # 4 s phrases parted by 0.32 s pauses, but one pause of 0.96 s after 19.68 s of speech and pauses.
+    phrases = [(4.0, SPEECH), (0.32, QUIET)] * 4 + [(2.4, SPEECH), (0.96, QUIET)]
+    stretches = slice_all(frames(*phrases, *[(4.0, SPEECH), (0.32, QUIET)] * 4), 20.0, 3.0)
+    assert speech(stretches)[0][1] == pytest.approx(19.68 + 0.48)
+
+
+def test_speech_without_a_pause_is_cut_where_it_is_least_speech_like() -> None:
+    probabilities = frames((60.0, SPEECH))
+    dip = round(21.0 / FRAME_SECONDS)
+    probabilities[dip] = 0.6
+    assert speech(slice_all(probabilities, 20.0, 3.0))[0][1] == seconds(dip)
+
+
+def test_slices_shrink_near_the_end_but_never_below_half_a_slice() -> None:
+    phrases = [(4.6, SPEECH), (0.4, QUIET)] * 20  # 100 s
+    lengths = [
+        (end if end is not None else 100.0) - (start or 0.0)
+        for start, end in speech(slice_all(frames(*phrases), 40.0, 3.0))
+    ]
+    assert len(lengths) == 3
+    assert lengths[0] == pytest.approx(40, abs=3)
+    assert all(20 <= length <= 32 for length in lengths[1:]), lengths
+
+
+def test_a_slice_spans_at_most_three_nominal_lengths_however_sparse_its_speech() -> None:
+    sparse = frames(*[(0.5, SPEECH), (14.5, QUIET)] * 20)  # 300 s, a word every 15 s
+    spans = speech(slice_all(sparse, 10.0, 1.0))
+    assert len(spans) > 1
+    for start, end in spans:
+        assert (300.0 if end is None else end) - (start or 0.0) <= 30.0 + FRAME_SECONDS
+
+
+@pytest.mark.parametrize("pieces", [7, 64, 997])
+def test_the_plan_is_the_same_whatever_pieces_the_audio_comes_in(pieces: int) -> None:
+    rng = np.random.default_rng(11)
+    probabilities = rng.choice([SPEECH, QUIET, 0.4], size=20_000, p=[0.5, 0.45, 0.05]).astype(
+        np.float32
+    )
+    probabilities[5000:6000] = QUIET  # a 32 s silence to skip
+    whole = slice_all(probabilities, 30.0, 2.0)
+    assert slice_all(probabilities, 30.0, 2.0, pieces=pieces) == whole
+    assert any(not s.speech for s in whole)
