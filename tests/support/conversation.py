@@ -1,8 +1,9 @@
 """A mono conversation of two speakers taking turns, built from the shared recordings, and its scoring.
 
-JFK's inaugural sentence (examples/jfk.wav, cut at its pauses) alternates with a LibriVox reader of *Sense and
-Sensibility* (pocketsphinx-testdata), 0.8 s of silence between turns. Who speaks when is known to the sample,
-so a labelled transcript can be scored word by word.
+A LibriVox reader of *Sense and Sensibility* (pocketsphinx-testdata) and JFK's inaugural sentence
+(examples/jfk.wav, cut at its pauses) take five turns, 0.8 s of silence between turns; a reader's turn joins
+LibriVox utterances back to back, so that turns last up to 11 s and a slice of a few seconds ends inside one.
+Who speaks when is known to the sample, so a labelled transcript can be scored word by word.
 """
 
 from __future__ import annotations
@@ -19,15 +20,14 @@ from tests.support.wer import LIBRIVOX
 
 RATE = 16000
 PAUSE_SECONDS = 0.8
-#: JFK's sentence cut in its pauses (seconds into jfk.wav): "and so my fellow americans ask not" | "what your
+#: JFK's sentence cut in its pauses (seconds into jfk.wav): "and so my fellow americans ask not what your
 #: country can do for you" | "ask what you can do for your country".
-JFK_PIECES = ((0.0, 4.8), (4.8, 7.8), (7.8, 11.0))
-#: The LibriVox utterances, in the order they speak.
-LIBRIVOX_PIECES = (
-    "sense_and_sensibility_01_austen_64kb-0870",
-    "sense_and_sensibility_01_austen_64kb-0880",
-    "sense_and_sensibility_01_austen_64kb-0890",
-    "sense_and_sensibility_01_austen_64kb-0920",
+JFK_PIECES = ((0.0, 7.8), (7.8, 11.0))
+#: The LibriVox utterances of each of the reader's three turns.
+READER_TURNS = (
+    ("sense_and_sensibility_01_austen_64kb-0870", "sense_and_sensibility_01_austen_64kb-0880"),
+    ("sense_and_sensibility_01_austen_64kb-0890", "sense_and_sensibility_01_austen_64kb-0920"),
+    ("sense_and_sensibility_01_austen_64kb-0930",),
 )
 READER, JFK = 0, 1
 
@@ -52,7 +52,15 @@ class Conversation:
 
 
 def reader_pieces() -> list[Samples]:
-    return [read_wav_mono(LIBRIVOX / f"{name}.wav") for name in LIBRIVOX_PIECES]
+    """Every LibriVox utterance the reader says, in order."""
+    return [read_wav_mono(LIBRIVOX / f"{name}.wav") for turn in READER_TURNS for name in turn]
+
+
+def reader_turns() -> list[Samples]:
+    return [
+        np.concatenate([read_wav_mono(LIBRIVOX / f"{name}.wav") for name in turn])
+        for turn in READER_TURNS
+    ]
 
 
 def jfk_pieces(examples: Path) -> list[Samples]:
@@ -61,8 +69,8 @@ def jfk_pieces(examples: Path) -> list[Samples]:
 
 
 def conversation(examples: Path) -> Conversation:
-    """Reader, JFK, reader, JFK, reader, JFK, reader: 37 s, seven turns."""
-    reader, jfk = reader_pieces(), jfk_pieces(examples)
+    """Reader, JFK, reader, JFK, reader: 39 s."""
+    reader, jfk = reader_turns(), jfk_pieces(examples)
     order: list[tuple[int, Samples]] = []
     for index, piece in enumerate(reader):
         order.append((READER, piece))

@@ -10,6 +10,7 @@ from asyncstt.pipeline.task import SliceResult
 from asyncstt.recognition import Transcript
 from asyncstt.settings import LimitSettings
 from asyncstt.speakers.labeling import label_speakers
+from asyncstt.speakers.voices import Voices
 
 
 def decoded_duration(
@@ -42,13 +43,17 @@ def assemble(results: Iterable[SliceResult], info: AudioInfo, duration: float) -
     its speakers.
     """
     results = list(results)
+    if any(result.voices is not None for result in results):
+        labelled, speakers = label_speakers(
+            [(result.utterances, result.voices or Voices()) for result in results]
+        )
+        return Transcript(
+            utterances=tuple(labelled), channels=max(speakers, 1), duration_seconds=duration
+        )
     utterances = sorted(
         (u for result in results for u in result.utterances),
         key=lambda u: (u.start, u.channel, u.end),
     )
-    channels = info.channels
-    windows = [window for result in results for window in result.voices]
-    if windows:
-        labelled, speakers = label_speakers(utterances, windows)
-        utterances, channels = list(labelled), max(speakers, 1)
-    return Transcript(utterances=tuple(utterances), channels=channels, duration_seconds=duration)
+    return Transcript(
+        utterances=tuple(utterances), channels=info.channels, duration_seconds=duration
+    )

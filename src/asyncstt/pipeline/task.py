@@ -16,7 +16,7 @@ from asyncstt.recognition import RecognitionSpec, Transcript, Utterance
 from asyncstt.settings import EngineSettings
 from asyncstt.speakers.encoder import shared_encoder
 from asyncstt.speakers.turns import split_at_pauses
-from asyncstt.speakers.voices import VoiceWindow, voice_windows
+from asyncstt.speakers.voices import Voices, hear_voices
 from asyncstt.text.normalizer import build_utterance
 
 
@@ -45,8 +45,8 @@ class SliceResult:
     utterances: tuple[Utterance, ...]
     #: Seconds of audio actually decoded: headers can lie about duration.
     decoded_seconds: float
-    #: The utterances' voice embeddings, when the spec asks for speaker labeling.
-    voices: tuple[VoiceWindow, ...] = ()
+    #: The utterances' voices, when the spec asks for speaker labeling.
+    voices: Voices | None = None
     #: Wall seconds the worker spent decoding the slice and in the engine (its VAD included); not saved, so a
     #: result read back from a checkpoint says 0.
     decode_seconds: float = field(default=0.0, compare=False)
@@ -63,8 +63,8 @@ class SliceResult:
             "utterances": utterances,
             "channels": self.channels,
         }
-        if self.voices:
-            data["voices"] = [window.to_dict() for window in self.voices]
+        if self.voices is not None:
+            data["voices"] = self.voices.to_dict()
         return zlib.compress(json.dumps(data, separators=(",", ":")).encode())
 
     @classmethod
@@ -75,7 +75,7 @@ class SliceResult:
             utterances=Transcript.from_json(loaded["utterances"]).utterances,
             decoded_seconds=loaded["decoded_seconds"],
             channels=loaded.get("channels", 0),
-            voices=tuple(VoiceWindow.from_dict(item) for item in loaded.get("voices", ())),
+            voices=Voices.from_dict(loaded["voices"]) if "voices" in loaded else None,
         )
 
 
@@ -92,18 +92,25 @@ def recognise_slice(job: SliceJob) -> SliceResult:
     engine = load_engine(job.engine)
     segments = engine.recognise(samples, job.language, job.candidates) if len(samples) else []
     recognised = time.perf_counter()
-    if job.spec.speaker_labeling:
-        segments = [part for segment in segments for part in split_at_pauses(segment, samples)]
     utterances = []
+    parts: list[tuple[Utterance, ...]] = []
     for segment in segments:
         language = segment.language or job.language or job.spec.language
         utterance = build_utterance(segment, job.slice.channel, job.slice.start, job.spec, language)
         if utterance is not None:
             utterances.append(utterance)
+            if job.spec.speaker_labeling:
+                pieces = split_at_pauses(segment, samples)
+                built = [
+                    build_utterance(piece, job.slice.channel, job.slice.start, job.spec, language)
+                    for piece in pieces
+                ]
+                kept = tuple(part for part in built if part is not None)
+                parts.append(kept or (utterance,))
     voices = (
-        voice_windows(samples, job.slice.start, utterances, shared_encoder())
+        hear_voices(samples, job.slice.start, parts, shared_encoder())
         if job.spec.speaker_labeling
-        else ()
+        else None
     )
     return SliceResult(
         job.slice,

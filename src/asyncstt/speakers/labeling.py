@@ -1,7 +1,8 @@
 """Speaker labels on a mono transcript: each utterance's channel becomes the speaker who said it.
 
 The speaker heard first is 0, the other 1, the same across the whole file whichever slice an utterance came
-from. An utterance takes the speaker of most of its windows' speech.
+from. An utterance takes the speaker of most of its windows' speech; one that a pause cut in parts with
+different speakers is replaced by its parts, those of one speaker in a row joined again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from numpy.typing import NDArray
 
 from asyncstt.errors import InvalidArgument
 from asyncstt.recognition import Utterance
-from asyncstt.speakers.voices import VoiceWindow
+from asyncstt.speakers.voices import Voices, VoiceWindow
 
 #: What a request for labeling is told when the server lacks the extra.
 INSTALL_HINT = "install it with: pip install 'asyncstt[speakers]'"
@@ -38,37 +39,80 @@ def require_mono(channels: int) -> None:
         )
 
 
+class _Votes:
+    """Each window's speaker, and which speaker most of a stretch's windows heard."""
+
+    def __init__(self, windows: Sequence[VoiceWindow]) -> None:
+        from asyncstt.speakers.clustering import two_voices  # scipy: only labeling needs the extra
+
+        embeddings = np.array([window.embedding for window in windows], np.float32)
+        self.seconds = np.array([max(window.seconds, 1e-3) for window in windows], np.float64)
+        self.labels, _ = two_voices(embeddings, self.seconds)
+        self.middles: NDArray[np.float64] = np.array(
+            [(window.start + window.end) / 2 for window in windows], np.float64
+        )
+
+    def speaker(self, utterance: Utterance) -> int:
+        inside = (self.middles >= utterance.start) & (self.middles <= utterance.end)
+        if not inside.any():
+            # Every part has its windows; none there means a slice saved without them: the nearest.
+            middle = (utterance.start + utterance.end) / 2
+            return int(self.labels[int(np.argmin(np.abs(self.middles - middle)))])
+        votes = np.bincount(self.labels[inside], weights=self.seconds[inside], minlength=2)
+        return int(np.argmax(votes))
+
+
 def label_speakers(
-    utterances: Sequence[Utterance], windows: Sequence[VoiceWindow]
-) -> tuple[tuple[Utterance, ...], int]:
-    """The utterances (in their order) with their speaker as channel, and how many speakers were heard."""
-    from asyncstt.speakers.clustering import two_voices  # scipy: only labeling needs the extra
+    slices: Sequence[tuple[Sequence[Utterance], Voices]],
+) -> tuple[list[Utterance], int]:
+    """Every slice's utterances with their speaker as channel, ordered by start, and how many speakers."""
+    windows = [window for _, voices in slices for window in voices.windows]
+    if not windows:
+        every = [replace(u, channel=0) for utterances, _ in slices for u in utterances]
+        return sorted(every, key=_order), 1 if every else 0
+    votes = _Votes(windows)
+    labelled: list[Utterance] = []
+    for utterances, voices in slices:
+        cut = dict(voices.parts)
+        for index, utterance in enumerate(utterances):
+            parts = cut.get(index, (utterance,))
+            speakers = [votes.speaker(part) for part in parts]
+            if len(set(speakers)) == 1:
+                labelled.append(replace(utterance, channel=speakers[0]))
+            else:
+                labelled += _runs(parts, speakers)
+    labelled.sort(key=_order)
+    first = labelled[0].channel
+    numbered = [replace(u, channel=0 if u.channel == first else 1) for u in labelled]
+    return numbered, len({u.channel for u in numbered})
 
-    if not utterances or not windows:
-        return tuple(replace(u, channel=0) for u in utterances), 1 if utterances else 0
-    embeddings = np.array([window.embedding for window in windows], np.float32)
-    seconds = np.array([max(window.seconds, 1e-3) for window in windows], np.float64)
-    labels, _ = two_voices(embeddings, seconds)
-    middles = np.array([(window.start + window.end) / 2 for window in windows])
-    speakers = [_speaker(u, middles, labels, seconds) for u in utterances]
-    first = speakers[0]
-    numbered = [0 if speaker == first else 1 for speaker in speakers]
-    labelled = tuple(
-        replace(u, channel=speaker) for u, speaker in zip(utterances, numbered, strict=True)
+
+def _runs(parts: Sequence[Utterance], speakers: Sequence[int]) -> list[Utterance]:
+    """The parts with their speakers, consecutive parts of one speaker joined into one utterance."""
+    runs: list[list[Utterance]] = []
+    previous: int | None = None
+    for part, speaker in zip(parts, speakers, strict=True):
+        if speaker == previous:
+            runs[-1].append(replace(part, channel=speaker))
+        else:
+            runs.append([replace(part, channel=speaker)])
+        previous = speaker
+    return [_joined(run) for run in runs]
+
+
+def _joined(run: Sequence[Utterance]) -> Utterance:
+    if len(run) == 1:
+        return run[0]
+    words = tuple(word for part in run for word in part.words)
+    return replace(
+        run[0],
+        end=max(part.end for part in run),
+        words=words,
+        raw_text=" ".join(part.raw_text for part in run),
+        text=" ".join(part.text for part in run),
+        confidence=sum(part.confidence * len(part.words) for part in run) / len(words),
     )
-    return labelled, len(set(numbered))
 
 
-def _speaker(
-    utterance: Utterance,
-    middles: NDArray[np.float64],
-    labels: NDArray[np.int64],
-    seconds: NDArray[np.float64],
-) -> int:
-    inside = (middles >= utterance.start) & (middles <= utterance.end)
-    if not inside.any():
-        # A window always lies in its utterance; none there means a slice saved without them: the nearest.
-        nearest = int(np.argmin(np.abs(middles - (utterance.start + utterance.end) / 2)))
-        return int(labels[nearest])
-    votes = np.bincount(labels[inside], weights=seconds[inside], minlength=2)
-    return int(np.argmax(votes))
+def _order(utterance: Utterance) -> tuple[float, int, float]:
+    return utterance.start, utterance.channel, utterance.end

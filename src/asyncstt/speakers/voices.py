@@ -1,8 +1,8 @@
 """The voice windows of a slice: stretches of recognised speech, each with its voice embedding.
 
 Made on the worker that recognised the slice, which has its samples; clustered when the slices are assembled,
-so that every slice's speakers get the same labels. A window never spans two utterances: an utterance is one
-engine segment, and a turn change mostly ends one.
+so that every slice's speakers get the same labels. Windows lie within the parts that the audio's pauses cut
+each utterance into (`turns.py`), so that no window hears both sides of a turn change that has a pause.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from asyncstt.recognition import Utterance
+from asyncstt.recognition import Transcript, Utterance
 from asyncstt.speakers.encoder import WINDOW_SECONDS, SpeakerEncoder
 from asyncstt.speakers.mel import SAMPLE_RATE
 
@@ -52,6 +52,33 @@ class VoiceWindow:
         return cls(data["start"], data["end"], tuple(raw.astype(float).tolist()))
 
 
+@dataclass(frozen=True)
+class Voices:
+    """What a slice recognised for speaker labeling carries besides its utterances."""
+
+    windows: tuple[VoiceWindow, ...] = ()
+    #: (index into the slice's utterances, its parts) for each utterance that a pause cuts in parts; each part
+    #: is labelled on its own, and the utterance stays whole when they all get one speaker.
+    parts: tuple[tuple[int, tuple[Utterance, ...]], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "windows": [window.to_dict() for window in self.windows],
+            "parts": [
+                [index, Transcript(utterances=parts).to_json()] for index, parts in self.parts
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Voices:
+        return cls(
+            windows=tuple(VoiceWindow.from_dict(item) for item in data["windows"]),
+            parts=tuple(
+                (index, Transcript.from_json(parts).utterances) for index, parts in data["parts"]
+            ),
+        )
+
+
 def spans(
     utterances: Iterable[Utterance], offset: float, length: float
 ) -> list[tuple[float, float]]:
@@ -74,6 +101,19 @@ def spans(
         step = (end - start - WINDOW_SECONDS) / (count - 1)
         windows += [(start + i * step, start + i * step + WINDOW_SECONDS) for i in range(count)]
     return windows
+
+
+def hear_voices(
+    samples: NDArray[np.float32],
+    offset: float,
+    parts: Sequence[Sequence[Utterance]],
+    encoder: SpeakerEncoder,
+) -> Voices:
+    """The voices of one slice: `parts[i]` are the parts of the slice's utterance i (itself when uncut), heard
+    in `samples` (16 kHz, starting `offset` s into the file)."""
+    pieces = [part for utterance_parts in parts for part in utterance_parts]
+    cut = tuple((index, tuple(each)) for index, each in enumerate(parts) if len(each) > 1)
+    return Voices(voice_windows(samples, offset, pieces, encoder), cut)
 
 
 def voice_windows(
