@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 #: Open files a process keeps beside its HTTP connections: the store, the gRPC door, the Dask cluster's
 #: sockets, logs, audio being fetched.
 RESERVED_FILES = 256
+#: After a refusal, how long and how much of what the client still sends is read and dropped before the
+#: connection is closed: closing on unread bytes resets the connection, and a client still sending its huge
+#: head would lose the answer with it.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 16 * 1024**2
 
 
 class _HeadRefused(Exception):
@@ -110,6 +115,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_allowance_from = 0.0
         self._body_bytes = 0
+        self._lingered: int | None = None
+        self._linger_timer: asyncio.TimerHandle | None = None
 
     # Connection
 
@@ -126,16 +133,23 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.book.forget(self)
         self._cancel_head_timer()
         self._cancel_body_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._lingered is not None:
+            self._lingered += len(data)
+            if self._lingered > LINGER_BYTES:
+                self.transport.close()
+            return
         if self._reading_head:
             room = self.book.limits.max_header_bytes - self._head_bytes
             if len(data) > room:
                 # Feed only what the limit allows: the parser copies a header's value as it grows, so a
                 # huge header fed whole is what held the event loop.
                 self._feed(data[:room])
-                if self._reading_head and not self.transport.is_closing():
+                if self._reading_head and not self._ending():
                     self._refuse(
                         431,
                         3,
@@ -145,7 +159,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 data = data[room:]
             else:
                 self._head_bytes += len(data)
-        if not self.transport.is_closing():
+        if not self._ending():
             self._feed(data)
 
     def _feed(self, data: bytes) -> None:
@@ -203,7 +217,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_response_complete(self) -> None:
         pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not pipelined and self._reading_head and not self.transport.is_closing():
+        if not pipelined and self._reading_head and not self._ending():
             self.book.waiting[self] = None
 
     # Limits
@@ -218,7 +232,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
+        if self._ending():
             return
         seconds = self.book.limits.header_timeout_seconds
         if self._head_begun:
@@ -237,7 +251,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _body_timed_out(self) -> None:
         self._body_timer = None
-        if self.transport.is_closing():
+        if self._ending():
             return
         limits = self.book.limits
         now = self.loop.time()
@@ -269,8 +283,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         )
 
     def _refuse(self, status: int, code: int, message: str, *, quiet: bool = False) -> None:
-        """Answer `status` with a `google.rpc.Status` unless an answer was started, and close the connection;
-        a request the application is running sees its client gone."""
+        """Answer `status` with a `google.rpc.Status` unless an answer was started, and close the connection
+        once the client has read it; a request the application is running sees its client gone."""
         if not quiet:
             self.book.refused_heads(self._peer(), message)
         cycle = self.cycle
@@ -295,7 +309,16 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             )
         self._cancel_head_timer()
         self._cancel_body_timer()
-        self.transport.close()
+        if answered or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._lingered = 0
+        self._linger_timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+    def _ending(self) -> bool:
+        """Whether the connection is closing or only lingering to be closed."""
+        return self._lingered is not None or self.transport.is_closing()
 
     def _cancel_head_timer(self) -> None:
         if self._head_timer is not None:

@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Any
 
 import pytest
@@ -141,6 +142,23 @@ def test_a_head_over_the_size_limit_is_refused_after_reading_no_more_than_the_li
     assert body["code"] == 3
     assert body["message"] == "the request line and headers are over 4096 bytes"
     assert body["details"][0]["requestId"]
+
+
+def test_a_client_still_sending_a_huge_head_reads_the_431_before_the_connection_closes(
+    served: Served,
+) -> None:
+    def send_huge(sock: socket.socket) -> None:
+        with suppress(OSError):
+            sock.sendall(b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 3_000_000)
+
+    with served.connect() as sock:
+        sender = threading.Thread(target=send_huge, args=(sock,))
+        sender.start()
+        started = time.monotonic()
+        answer = read_all(sock)
+        sender.join(5)
+    assert status_of(answer)[0] == 431
+    assert time.monotonic() - started < connections.LINGER_SECONDS + 1
 
 
 def test_a_head_with_too_many_headers_is_refused(served: Served) -> None:
