@@ -13,7 +13,7 @@ from typing import Any
 
 from yandex.cloud.ai.stt.v3 import stt_pb2
 
-from asyncstt.analysis.classifier import PROFANITY, profanity
+from asyncstt.analysis.classifier import PROFANITY, Verdict
 from asyncstt.analysis.conversation import ConversationStats
 from asyncstt.analysis.speech import SpeakerStats
 from asyncstt.analysis.statistics import Statistics
@@ -98,10 +98,9 @@ def _profanity_triggers(options: Any) -> tuple[ClassifierTrigger, ...]:
 
 
 def classifier_message(
-    utterance: Utterance, trigger: ClassifierTrigger, language: str
+    utterance: Utterance, verdict: Verdict, trigger: ClassifierTrigger
 ) -> stt_pb2.RecognitionClassifierUpdate:
     """The profanity classifier's verdict on one utterance, reported after its final or its end."""
-    verdict = profanity(utterance, language)
     return stt_pb2.RecognitionClassifierUpdate(
         window_type=_WINDOWS[trigger],
         start_time_ms=_ms(utterance.start),

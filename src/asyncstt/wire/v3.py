@@ -20,6 +20,7 @@ from google.protobuf.descriptor import Descriptor, EnumDescriptor
 from google.protobuf.message import Message
 from yandex.cloud.ai.stt.v3 import stt_pb2
 
+from asyncstt.analysis.classifier import profanity
 from asyncstt.analysis.conversation import conversation_analysis
 from asyncstt.analysis.speech import total_analysis, utterance_analysis
 from asyncstt.errors import InvalidArgument
@@ -314,10 +315,14 @@ def render_recognition(
         tag = str(utterance.channel)
         end = _ms(utterance.end)
         cursors = _cursors(received, end, index)
-        heard = utterance.language or language
+        verdict = (
+            profanity(utterance, utterance.language or language)
+            if analytics.profanity_triggers
+            else None
+        )
         yield message(cursors, tag, final=_update(utterance, utterance.raw_text, tag))
-        if ClassifierTrigger.FINAL in analytics.profanity_triggers:
-            update = classifier_message(utterance, ClassifierTrigger.FINAL, heard)
+        if verdict is not None and ClassifierTrigger.FINAL in analytics.profanity_triggers:
+            update = classifier_message(utterance, verdict, ClassifierTrigger.FINAL)
             yield message(cursors, tag, classifier_update=update)
         refinement = stt_pb2.FinalRefinement(
             final_index=index, normalized_text=_update(utterance, utterance.text, tag)
@@ -325,8 +330,8 @@ def render_recognition(
         yield message(cursors, tag, final_refinement=refinement)
         ended = _cursors(received, end, index, eou_time_ms=end)
         yield message(ended, tag, eou_update=stt_pb2.EouUpdate(time_ms=end))
-        if ClassifierTrigger.UTTERANCE in analytics.profanity_triggers:
-            update = classifier_message(utterance, ClassifierTrigger.UTTERANCE, heard)
+        if verdict is not None and ClassifierTrigger.UTTERANCE in analytics.profanity_triggers:
+            update = classifier_message(utterance, verdict, ClassifierTrigger.UTTERANCE)
             yield message(ended, tag, classifier_update=update)
         if analytics.speaker_analysis:
             stats = utterance_analysis(utterance, analytics)
