@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from asyncstt import __version__
 from asyncstt.http.errors import install_error_handling
 from asyncstt.http.limits import install_limits
+from asyncstt.http.openapi import install_openapi
 from asyncstt.http.routes import health, iam, operations, page, subtitles, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
 from asyncstt.iam.auth import Authenticator
@@ -48,4 +49,5 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics_route.router)
     app.include_router(page.router)
+    install_openapi(app)
     return app

@@ -9,7 +9,7 @@ import re
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import EnumDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from asyncstt.errors import InvalidArgument
@@ -22,6 +22,25 @@ _FIELD_PREFIX = re.compile(r"Failed to parse (\w+) field: ")
 _LOCATION_SUFFIX = re.compile(r" at \w+\.\S*$")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_DECIMAL = re.compile(r"-?[0-9]+")
+#: Floating-point numbers as proto3 JSON also spells them: as strings.
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_NAMED_NUMBERS = frozenset({"NaN", "Infinity", "-Infinity"})
+_INTEGER_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+_FLOAT_TYPES = frozenset({FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT})
 
 
 def load_object(body: bytes) -> dict[str, Any]:
@@ -123,12 +142,65 @@ def is_enum_value(value: Any, enum: EnumDescriptor) -> bool:
 
 
 def parse_into(data: dict[str, Any], message: M) -> M:
-    """Fill `message` from `data` (camelCase or snake_case keys; unknown fields ignored, as the gateway does)."""
+    """Fill `message` from `data` (camelCase or snake_case keys; unknown fields ignored, as the gateway does).
+
+    Scalars are checked first (`check_scalars`), so that what is accepted is what the OpenAPI document says.
+    """
+    check_scalars(data, message.DESCRIPTOR, "")
     try:
         json_format.ParseDict(data, message, ignore_unknown_fields=True)
     except json_format.ParseError as exc:
         raise InvalidArgument(f"invalid request body: {quoted(_readable(str(exc)))}") from exc
     return message
+
+
+def check_scalars(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """Integers as JSON integers or decimal strings, booleans as `true`/`false`, floating-point numbers as JSON
+    numbers or the strings proto3 JSON allows (`"1.5"`, `"NaN"`, `"Infinity"`); `null` for a field that is not
+    repeated means the default.
+
+    The parser alone takes far more (`"1e3"`, `"1_000"` and `"\\t16"` as integers, `true` and `" 1"` as
+    numbers); a client sending those has a bug to be told about.
+    """
+    fields = {field.name: field for field in descriptor.fields}
+    fields.update({field.json_name: field for field in descriptor.fields})
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None or value is None:
+            continue
+        where = f"{path}.{key}" if path else key
+        items = value if field.is_repeated and isinstance(value, list) else [value]
+        for item in items:
+            if field.type == FieldDescriptor.TYPE_MESSAGE:
+                nested = field.message_type
+                if isinstance(item, dict) and nested.file.package != "google.protobuf":
+                    check_scalars(item, nested, where)
+            elif field.type in _INTEGER_TYPES and not _is_integer(item):
+                raise _unexpected(where, "an integer", item)
+            elif field.type == FieldDescriptor.TYPE_BOOL and not isinstance(item, bool):
+                raise InvalidArgument(f"invalid request body: {where}: expected true or false")
+            elif field.type in _FLOAT_TYPES and not _is_number(item):
+                raise _unexpected(where, "a number", item)
+
+
+def _is_integer(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_DECIMAL.fullmatch(value))
+    if isinstance(value, float):
+        return value.is_integer()
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in _NAMED_NUMBERS or bool(_NUMBER.fullmatch(value))
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _unexpected(where: str, expected: str, value: Any) -> InvalidArgument:
+    return InvalidArgument(
+        f"invalid request body: {where}: expected {expected}, got {quoted(repr(value), 64)}"
+    )
 
 
 def _readable(message: str) -> str:

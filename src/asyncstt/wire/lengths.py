@@ -46,11 +46,16 @@ def check_lengths(message: Message, path: str = "") -> None:
             _check_value(field, value, where)
 
 
+def limit_of(field: FieldDescriptor) -> int:
+    """The most characters a string field may hold."""
+    return _LIMITS.get(field.name, MAX_STRING)
+
+
 def _check_value(field: FieldDescriptor, value: object, where: str) -> None:
     if isinstance(value, Message):
         check_lengths(value, where)
     elif isinstance(value, str):
-        _check_string(value, _LIMITS.get(field.name, MAX_STRING), where)
+        _check_string(value, limit_of(field), where)
 
 
 def _check_map(field: FieldDescriptor, entries: object, where: str) -> None:

@@ -7,6 +7,6 @@ from fastapi import APIRouter
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", operation_id="health")
 def health() -> dict[str, str]:
     return {"status": "ok"}

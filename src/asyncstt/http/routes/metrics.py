@@ -12,7 +12,7 @@ from asyncstt.observability.metrics import Metrics
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics")
+@router.get("/metrics", operation_id="metrics")
 def metrics(request: Request) -> Response:
     registry: Metrics = request.app.state.metrics
     return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)
