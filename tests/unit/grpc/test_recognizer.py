@@ -357,6 +357,33 @@ def test_get_recognition_streams_the_rest_results(grpc_harness: GrpcHarness) -> 
     assert ("x-client-request-id", "req-7") in tuple(stream.trailing_metadata() or ())
 
 
+def test_the_analytics_a_request_asks_for_come_with_its_results(grpc_harness: GrpcHarness) -> None:
+    request = message(
+        v3_body(
+            speechAnalysis={"enableSpeakerAnalysis": True, "enableConversationAnalysis": True},
+            recognitionClassifier={"classifiers": [{"classifier": "profanity"}]},
+        )
+    )
+    operation = submit(grpc_harness, request)
+    grpc_harness.clock.advance(1)
+    assert grpc_harness.store.claim("worker", 30, grpc_harness.clock()) is not None
+    transcript = make_transcript(3, 4)
+    assert grpc_harness.store.finish(
+        operation.id, "worker", grpc_harness.clock(), result=transcript
+    )
+
+    events = [result.WhichOneof("Event") for result in recognition(grpc_harness, operation.id)]
+
+    per_utterance = [
+        "final",
+        "final_refinement",
+        "eou_update",
+        "classifier_update",
+        "speaker_analysis",
+    ]
+    assert events == per_utterance * 4 + ["speaker_analysis"] * 2 + ["conversation_analysis"]
+
+
 def test_every_final_carries_its_channel_tag(grpc_harness: GrpcHarness) -> None:
     operation = finished(grpc_harness, make_transcript(2, 5))
     finals = [
