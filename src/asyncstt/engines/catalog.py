@@ -11,7 +11,7 @@ import threading
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from asyncstt.engines import fake, whisper_model
+from asyncstt.engines import device, fake, whisper_model
 from asyncstt.engines.base import Engine, EngineCapabilities, EngineFactory
 from asyncstt.settings import EngineKind, EngineSettings
 
@@ -27,7 +27,14 @@ class FasterWhisperFactory:
 
     def summary(self, settings: EngineSettings) -> str:
         directory = whisper_model.model_dir(settings)
-        return f"the faster-whisper model from {directory} ({settings.compute_type})"
+        where = device.resolve_device(settings)
+        decoder = (
+            f"batches of {settings.batch_size}" if settings.batch_size > 1 else "sequential decoder"
+        )
+        return (
+            f"the faster-whisper model from {directory} "
+            f"({device.resolve_compute_type(settings, where)} on {where}, {decoder})"
+        )
 
     def build(self, settings: EngineSettings) -> Engine:
         # Imported here: CTranslate2 and onnxruntime are heavy, and the API process never recognises.

@@ -1,13 +1,15 @@
-"""The faster-whisper engine: a CTranslate2 Whisper model from a local directory, on the CPU."""
+"""The faster-whisper engine: a CTranslate2 Whisper model from a local directory, on the CPU or a CUDA GPU,
+decoding a slice's speech one 30 s window after another or in batches of speech segments."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
-import ctranslate2
 import numpy as np
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from asyncstt.engines.base import (
     SAMPLE_RATE,
@@ -17,13 +19,21 @@ from asyncstt.engines.base import (
     Samples,
 )
 from asyncstt.engines.detection import choose_language
+from asyncstt.engines.device import resolve_compute_type, resolve_device
 from asyncstt.engines.language_check import detection_candidates, recognition_language
+from asyncstt.engines.speech_windows import (
+    WINDOW_SECONDS,
+    every_window,
+    group,
+    lay_out,
+    slice_time,
+    slot_of,
+    slots,
+)
 from asyncstt.engines.whisper_model import MODEL_DIR_SETTING, ModelUnavailable, describe, model_dir
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.languages import from_iso639, to_iso639
 from asyncstt.settings import EngineSettings
-
-_SAMPLING_SEED = 0
 
 #: A slice whose loudest sample stays under -60 dBFS is silence: Whisper is not asked, since without VAD it
 #: "hears" a word or two in digital silence.
@@ -35,6 +45,9 @@ NO_SPEECH_PROBABILITY = 0.8
 NO_SPEECH_LOG_PROBABILITY = -0.5
 #: Whisper's own names for languages it reports under an older code.
 _WHISPER_ALIASES = {"iw": "he", "jw": "jv"}
+#: The stretches of speech the batched decoder is given: the sequential decoder's VAD (pauses of 2 s or more
+#: cut, 0.4 s kept either side of speech), each stretch short enough to fit a window with its padding.
+BATCHED_VAD = VadOptions(max_speech_duration_s=WINDOW_SECONDS - 1)
 
 
 class EngineFailure(Internal):
@@ -48,19 +61,22 @@ class FasterWhisperEngine:
         self._settings = settings
         self._capabilities = describe(settings)
         directory = model_dir(settings)
+        device = resolve_device(settings)
+        compute_type = resolve_compute_type(settings, device)
         try:
             self._model = WhisperModel(
                 str(directory),
-                device="cpu",
-                compute_type=settings.compute_type,
+                device=device,
+                compute_type=compute_type,
                 cpu_threads=settings.cpu_threads,
                 num_workers=1,
                 local_files_only=True,
             )
         except (RuntimeError, ValueError, OSError) as error:
             raise ModelUnavailable(
-                f"cannot load the speech model in {directory} with compute type {settings.compute_type!r}: "
-                f"{error}; check {MODEL_DIR_SETTING} and ASYNCSTT_ENGINE__COMPUTE_TYPE"
+                f"cannot load the speech model in {directory} on {device} with compute type "
+                f"{compute_type!r}: {error}; check {MODEL_DIR_SETTING}, ASYNCSTT_ENGINE__DEVICE and "
+                f"ASYNCSTT_ENGINE__COMPUTE_TYPE"
             ) from error
 
     @property
@@ -88,26 +104,18 @@ class FasterWhisperEngine:
         if chosen is not None:
             code = chosen[0]
         duration = audio.size / SAMPLE_RATE
-        # Whisper falls back to sampling at higher temperatures on hard audio; a fixed seed keeps a slice's
-        # words the same when it is recognised again (after a lost worker or a restart).
-        ctranslate2.set_random_seed(_SAMPLING_SEED)
+        iso = to_iso639(code) if code else None
         try:
-            segments, info = self._model.transcribe(
-                audio,
-                language=to_iso639(code) if code else None,
-                beam_size=self._settings.beam_size,
-                word_timestamps=True,
-                vad_filter=self._settings.vad,
-                # Conditioning on the previous window made no measurable difference to accuracy here (40 s and
-                # 122 s of LibriVox + jfk) and lets one misheard window derail the next (repetition loops).
-                condition_on_previous_text=False,
-            )
-            # The segments are a lazy generator: decoding happens here, inside the error handling.
-            recognised = [_segment(segment, duration) for segment in segments if _heard(segment)]
+            if self._settings.batch_size > 1:
+                recognised, info = self._transcribe_batched(audio, iso, duration)
+            else:
+                recognised, info = self._transcribe_sequential(audio, iso, duration)
         except (RuntimeError, ValueError) as error:
             # ValueError: CTranslate2 refuses a prompt the model's vocabulary cannot spell (a vocabulary that
             # does not match the weights), which is the installation's fault, not the request's.
             raise EngineFailure(f"speech recognition failed: {error}") from error
+        if not recognised:
+            return []
         heard: str | None = None
         probability = 0.0
         if chosen is not None:
@@ -127,6 +135,61 @@ class FasterWhisperEngine:
             for segment in recognised
             if segment.words and any(c.isalnum() for c in segment.text)
         ]
+
+    def _transcribe_sequential(
+        self, audio: Samples, iso: str | None, duration: float
+    ) -> tuple[list[EngineSegment], Any]:
+        """One 30 s window after another, each decoded with the beam alone."""
+        segments, info = self._model.transcribe(
+            audio,
+            language=iso,
+            beam_size=self._settings.beam_size,
+            word_timestamps=True,
+            vad_filter=self._settings.vad,
+            # Conditioning on the previous window made no measurable difference to accuracy here (40 s and
+            # 122 s of LibriVox + jfk) and lets one misheard window derail the next (repetition loops).
+            condition_on_previous_text=False,
+            # No fallback to sampling at higher temperatures on hard audio: CTranslate2 draws its samples
+            # from a generator per decoding thread, seeded once when that thread first samples, and
+            # `ctranslate2.set_random_seed` cannot reach it again. Sampled windows then differed from one
+            # operation to the next in a worker (a noisy stretch heard in the first, dropped in the second).
+            # The beam alone gives a slice the same words every time it is recognised.
+            temperature=0.0,
+        )
+        # The segments are a lazy generator: decoding happens here, inside the caller's error handling.
+        return [_segment(segment, duration, float) for segment in segments if _heard(segment)], info
+
+    def _transcribe_batched(
+        self, audio: Samples, iso: str | None, duration: float
+    ) -> tuple[list[EngineSegment], Any]:
+        """The stretches of speech the VAD finds (every 30 s without it), grouped into windows of at most 30 s
+        (see `speech_windows`) and decoded `batch_size` windows at a time."""
+        if self._settings.vad:
+            speech = get_speech_timestamps(audio, BATCHED_VAD)
+            windows = group([(stretch["start"], stretch["end"]) for stretch in speech])
+        else:
+            windows = every_window(audio.size)
+        if not windows:
+            return [], None
+        # A pipeline per call: it carries the last word's end from batch to batch for word timing, and would
+        # hand a failed call's value on to the next slice.
+        pipeline = BatchedInferencePipeline(self._model)
+        segments, info = pipeline.transcribe(
+            lay_out(audio, windows),
+            language=iso,
+            beam_size=self._settings.beam_size,
+            word_timestamps=True,
+            clip_timestamps=slots(windows),
+            batch_size=self._settings.batch_size,
+            # The batched decoder never samples: the beam alone, as in the sequential one.
+            temperature=0.0,
+        )
+        recognised = []
+        for segment in segments:
+            if _heard(segment):
+                place = partial(slice_time, slot=slot_of(segment.start, windows), windows=windows)
+                recognised.append(_segment(segment, duration, place))
+        return recognised, info
 
     def _choose_language(self, audio: Samples, candidates: tuple[str, ...]) -> tuple[str, float]:
         """The candidate Whisper finds most probable in the first 30 s of `audio`, renormalised."""
@@ -155,24 +218,27 @@ def _heard(segment: Any) -> bool:
     )
 
 
-def _segment(segment: Any, duration: float) -> EngineSegment:
-    """One faster-whisper segment as an `EngineSegment`, times kept inside the audio and in order."""
-    words = tuple(_words(segment.words or (), duration))
-    start = _clamp(segment.start, duration)
-    end = max(_clamp(segment.end, duration), start)
+def _segment(segment: Any, duration: float, place: Callable[[float], float]) -> EngineSegment:
+    """One faster-whisper segment as an `EngineSegment`, its times placed in the samples by `place`, kept
+    inside the audio and in order."""
+    words = tuple(_words(segment.words or (), duration, place))
+    start = _clamp(place(segment.start), duration)
+    end = max(_clamp(place(segment.end), duration), start)
     if words:
         start, end = min(start, words[0].start), max(end, words[-1].end)
     return EngineSegment(text=str(segment.text).strip(), start=start, end=end, words=words)
 
 
-def _words(words: Iterable[Any], duration: float) -> Iterable[EngineWord]:
+def _words(
+    words: Iterable[Any], duration: float, place: Callable[[float], float]
+) -> Iterable[EngineWord]:
     previous = 0.0
     for word in words:
         text = str(word.word).strip()
         if not text:
             continue
-        start = max(_clamp(word.start, duration), previous)
-        end = max(_clamp(word.end, duration), start)
+        start = max(_clamp(place(word.start), duration), previous)
+        end = max(_clamp(place(word.end), duration), start)
         previous = start
         yield EngineWord(text=text, start=start, end=end, probability=float(word.probability))
 

@@ -1,0 +1,86 @@
+"""The batched decoder (`batch_size` > 1) on real speech: faster-whisper's BatchedInferencePipeline over the
+loaded model, with our word times, confidences and no-speech filtering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineSegment
+from asyncstt.engines.catalog import load_engine
+from asyncstt.settings import EngineSettings
+from tests.support.audio import read_wav_mono
+from tests.support.wer import JFK_REFERENCE, LIBRIVOX, librivox_reference, word_errors
+
+pytestmark = pytest.mark.integration
+
+BATCHED = EngineSettings(batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return load_engine(BATCHED)
+
+
+@pytest.fixture(scope="module")
+def jfk(reference_audio: Path) -> np.ndarray:
+    return read_wav_mono(reference_audio / "jfk.wav")
+
+
+@pytest.fixture(scope="module")
+def readings() -> tuple[np.ndarray, str]:
+    """The five LibriVox utterances, 2 s of silence after each (so the VAD cuts them apart), and their text."""
+    paths = sorted(LIBRIVOX.glob("*.wav"))
+    gap = np.zeros(2 * SAMPLE_RATE, np.float32)
+    samples = np.concatenate([part for path in paths for part in (read_wav_mono(path), gap)])
+    return samples, " ".join(librivox_reference(path.stem) for path in paths)
+
+
+def text(segments: list[EngineSegment]) -> str:
+    return " ".join(word.text for segment in segments for word in segment.words)
+
+
+def test_jfk_is_recognised_with_ordered_word_times_and_confidences(
+    engine: Engine, jfk: np.ndarray
+) -> None:
+    segments = engine.recognise(jfk, "en-US")
+    assert word_errors(text(segments), JFK_REFERENCE) <= 1
+    words = [word for segment in segments for word in segment.words]
+    assert [w.start for w in words] == sorted(w.start for w in words)
+    assert all(0.0 <= w.start <= w.end <= len(jfk) / SAMPLE_RATE for w in words)
+    assert all(0.0 < w.probability <= 1.0 for w in words)
+    assert all(s.start <= s.words[0].start and s.words[-1].end <= s.end for s in segments)
+
+
+def test_speech_segments_keep_their_place_in_the_samples(
+    engine: Engine, readings: tuple[np.ndarray, str]
+) -> None:
+    samples, reference = readings
+    segments = engine.recognise(samples, "en-US")
+    assert word_errors(text(segments), reference) <= 0.1 * len(reference.split())
+    # Each recording's first word is heard where the recording starts in the samples, and no word is heard
+    # in the middle of the 2 s gaps between them.
+    starts = [word.start for segment in segments for word in segment.words]
+    offset = 0.0
+    for path in sorted(LIBRIVOX.glob("*.wav")):
+        assert any(abs(start - offset) < 1.0 for start in starts), (offset, starts)
+        offset += len(read_wav_mono(path)) / SAMPLE_RATE + 2.0
+        assert not [start for start in starts if offset - 1.5 < start < offset - 0.5]
+
+
+def test_without_vad_long_samples_are_decoded_in_windows(jfk: np.ndarray) -> None:
+    engine = load_engine(EngineSettings(batch_size=8, vad=False))
+    samples = np.concatenate([jfk, np.zeros(22 * SAMPLE_RATE, np.float32), jfk])
+    segments = engine.recognise(samples, "en-US")
+    assert word_errors(text(segments), f"{JFK_REFERENCE} {JFK_REFERENCE}") <= 2
+    assert segments[-1].words[0].start == pytest.approx(33.0, abs=1.0)
+
+
+@pytest.mark.parametrize("vad", [True, False])
+@pytest.mark.parametrize("level", [0.0, 0.003, 0.03])
+def test_silence_and_noise_give_no_segments(vad: bool, level: float) -> None:
+    engine = load_engine(EngineSettings(batch_size=8, vad=vad))
+    noise = np.random.default_rng(3).normal(0.0, level, 5 * SAMPLE_RATE).astype(np.float32)
+    assert engine.recognise(noise, "en-US") == []
