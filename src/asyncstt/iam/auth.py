@@ -82,7 +82,7 @@ class Authenticator:
         if scheme == _BEARER_SCHEME:
             if not credentials.startswith(TOKEN_PREFIX):
                 raise Unauthenticated("the IAM token is invalid")
-            account = self.tokens.verify(credentials)
+            account = self.tokens.verify(credentials, self._reads.service_account)
             return Principal(account.folder_id, account.id)
         raise Unauthenticated(
             "the Authorization header must be 'Api-Key <API key>' or 'Bearer <IAM token>'"

@@ -1,9 +1,10 @@
-"""What an API process remembers of API keys and role bindings between requests.
+"""What an API process remembers of API keys, the accounts of IAM tokens and role bindings between requests.
 
-Every request is authenticated and authorised; reading the key and the caller's roles from the store each
-time costs two of a poll's SQL round trips. Only what grants access is kept (a key that was found, a
-non-empty set of roles), for a few seconds: a new key or a new role works at once, while a revoked key or a
-removed role stops working on every API process within `ttl_seconds`.
+Every request is authenticated and authorised; reading the key (or a token's account) and the caller's roles
+from the store each time costs two of a poll's SQL round trips. Only what grants access is kept (a key or an
+account that was found, a non-empty set of roles), for a few seconds: a new key or a new role works at once,
+while a revoked key, a deleted account or a removed role stops working on every API process within
+`ttl_seconds`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from asyncstt.clock import utcnow
-from asyncstt.iam.records import ApiKeyRecord
+from asyncstt.iam.records import ApiKeyRecord, ServiceAccount
 from asyncstt.iam.store import IdentityStore
 
 #: Entries kept at most; past it the oldest half is dropped, so a flood of distinct keys cannot grow memory.
@@ -43,6 +44,11 @@ class IdentityReadCache:
 
     def find_api_key(self, key_id: str) -> ApiKeyRecord | None:
         return self._read(("key", key_id), lambda: self._identity.find_api_key(key_id))
+
+    def service_account(self, account_id: str) -> ServiceAccount | None:
+        return self._read(
+            ("account", account_id), lambda: self._identity.get_service_account(account_id)
+        )
 
     def roles_of(self, account_id: str, folder_id: str) -> frozenset[str]:
         return self._read(

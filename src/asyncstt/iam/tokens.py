@@ -6,16 +6,20 @@ checked with PyJWT against the public half of the key that `kid` names.
 
 An IAM token is stateless: `t1.` + base64url(JSON of account id, expiry, nonce) + `.` + base64url(its HMAC with
 the server key's token-signing key). Any API process of the deployment can check it without the store,
-except for the one look-up that makes a deleted account's tokens stop working.
+except for the one look-up that makes a deleted account's tokens stop working. A process checks a token's
+signature once and remembers what it said by the token's digest, so a token sent with every request costs a
+hash and a dictionary look-up.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +43,9 @@ MAX_JWT_LIFETIME_SECONDS = 3600
 #: Clock difference tolerated between the client that signed a JWT and this server.
 LEEWAY_SECONDS = 30
 
+#: Verified tokens remembered at most; past it the expired ones, then the oldest half, are dropped.
+MAX_VERIFIED_TOKENS = 10_000
+
 _INVALID = "the IAM token is invalid"
 _EXPIRED = "the IAM token has expired; get a new one from POST /iam/v1/tokens"
 
@@ -61,6 +68,10 @@ class TokenService:
         self._server_key = server_key
         self._settings = settings
         self._clock = clock
+        self._lock = threading.Lock()
+        #: SHA-256 of a token whose signature verified -> its account and expiry, so that a token sent with
+        #: every request is checked once in its lifetime.
+        self._verified: dict[bytes, tuple[str, float]] = {}
 
     def exchange_jwt(self, token: str, token_url: str) -> IssuedToken:
         """An IAM token for the service account whose authorized key signed `token`.
@@ -113,8 +124,30 @@ class TokenService:
         token = f"{TOKEN_PREFIX}{_b64encode(payload)}.{_b64encode(signature)}"
         return IssuedToken(token, datetime.fromtimestamp(expires, UTC))
 
-    def verify(self, token: str) -> ServiceAccount:
-        """The service account an IAM token of ours was issued to; Unauthenticated when it is not valid now."""
+    def verify(
+        self,
+        token: str,
+        find_account: Callable[[str], ServiceAccount | None] | None = None,
+    ) -> ServiceAccount:
+        """The service account an IAM token of ours was issued to; Unauthenticated when it is not valid now.
+
+        The account is looked up with `find_account` (default: the identity store), so that a deleted
+        account's tokens stop working.
+        """
+        account_id, expires = self._claims(token)
+        if expires <= self._clock().timestamp():
+            raise Unauthenticated(_EXPIRED)
+        account = (find_account or self._identity.get_service_account)(account_id)
+        if account is None:
+            raise Unauthenticated(f"{_INVALID}: its service account no longer exists")
+        return account
+
+    def _claims(self, token: str) -> tuple[str, float]:
+        """The account and expiry a token's signed payload names, its signature checked once per token."""
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._verified.get(digest)
+        if known is not None:
+            return known
         encoded_payload, dot, encoded_signature = token.removeprefix(TOKEN_PREFIX).partition(".")
         if not token.startswith(TOKEN_PREFIX) or not dot:
             raise Unauthenticated(_INVALID)
@@ -126,12 +159,19 @@ class TokenService:
         if not self._server_key.verify(payload, signature):
             raise Unauthenticated(_INVALID)
         claims = json.loads(payload)
-        if claims["exp"] <= self._clock().timestamp():
-            raise Unauthenticated(_EXPIRED)
-        account = self._identity.get_service_account(claims["sub"])
-        if account is None:
-            raise Unauthenticated(f"{_INVALID}: its service account no longer exists")
-        return account
+        verified = (str(claims["sub"]), float(claims["exp"]))
+        self._remember(digest, verified)
+        return verified
+
+    def _remember(self, digest: bytes, verified: tuple[str, float]) -> None:
+        with self._lock:
+            if len(self._verified) >= MAX_VERIFIED_TOKENS:
+                now = self._clock().timestamp()
+                kept = [(d, v) for d, v in self._verified.items() if v[1] > now]
+                if len(kept) * 2 > MAX_VERIFIED_TOKENS:
+                    kept = kept[len(kept) // 2 :]  # the newest half: the dict keeps insertion order
+                self._verified = dict(kept)
+            self._verified[digest] = verified
 
 
 def token_url(base_url: str) -> str:
