@@ -108,11 +108,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self._reading_head = True
         self._head_begun = False
+        self._head_started = 0.0
         self._head_bytes = 0
         self._header_count = 0
         self._refusal: tuple[int, int, str] | None = None
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._in_body = False
         self._body_allowance_from = 0.0
         self._body_bytes = 0
         self._lingered: int | None = None
@@ -161,6 +163,24 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 self._head_bytes += len(data)
         if not self._ending():
             self._feed(data)
+            self._arm_timers()
+
+    def _arm_timers(self) -> None:
+        """Time a head or a body that did not arrive whole in one read; a request that did, as most do, costs
+        no timer."""
+        if self._ending():
+            return
+        if self._reading_head:
+            if self._head_begun and self._head_timer is None:
+                self._head_timer = self.loop.call_at(
+                    self._head_started + self.book.limits.header_timeout_seconds,
+                    self._head_timed_out,
+                )
+        elif self._in_body and self._body_timer is None:
+            self._body_timer = self.loop.call_at(
+                self._body_allowance_from + self.book.limits.body_timeout_seconds,
+                self._body_timed_out,
+            )
 
     def _feed(self, data: bytes) -> None:
         self._unset_keepalive_if_required()
@@ -178,11 +198,9 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_begun = True
+        self._head_started = self.loop.time()
         self._header_count = 0
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(
-                self.book.limits.header_timeout_seconds, self._head_timed_out
-            )
+        self._refusal = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
@@ -197,18 +215,16 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._cancel_head_timer()
         self.book.waiting.pop(self, None)
         super().on_headers_complete()
-        if self._has_body():
-            self._body_bytes = 0
-            self._body_allowance_from = self.loop.time()
-            self._body_timer = self.loop.call_later(
-                self.book.limits.body_timeout_seconds, self._body_timed_out
-            )
+        self._in_body = True
+        self._body_bytes = 0
+        self._body_allowance_from = self.loop.time()
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         self._cancel_body_timer()
         self._reading_head = True
         self._head_bytes = 0
@@ -221,14 +237,6 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self.book.waiting[self] = None
 
     # Limits
-
-    def _has_body(self) -> bool:
-        for name, value in self.headers:
-            if name == b"content-length":
-                return value.strip() != b"0"
-            if name == b"transfer-encoding":
-                return True
-        return False
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
