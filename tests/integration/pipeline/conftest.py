@@ -25,8 +25,9 @@ def harness_factory(
     """Harnesses on SQLite; a test marked `on_postgresql` gets PostgreSQL instead.
 
     `make(recognise)` recognises slices with a stand-in (`stand_in()`) and its capabilities; without one, with
-    the real engine. With a stand-in the engine settings name the fake engine, so slices cover the whole file
-    cut at quiet points, as they do for every engine without a VAD: a stand-in hears everything.
+    the real engine. With a stand-in and no capabilities of its own the engine settings name the fake engine,
+    so slices cover the whole file cut at quiet points, as they do for every engine without a VAD: a stand-in
+    hears everything.
     """
     on_postgresql = request.node.get_closest_marker("on_postgresql") is not None
     store_url: str = request.getfixturevalue("postgres_url" if on_postgresql else "sqlite_url")
@@ -38,15 +39,16 @@ def harness_factory(
         submit_clock: Callable[[], datetime] = utcnow,
         **execution: Any,
     ) -> Harness:
+        stand_in = recognise is not None and capabilities is None
         settings = Settings(
             data_dir=tmp_path / "data",
             database_url=store_url,
             file_sources=FileSourceSettings(root=tmp_path.parent.parent),
             execution=ExecutionSettings(**{"poll_interval_seconds": 0.05, **execution}),
-            engine=EngineSettings() if recognise is None else EngineSettings(kind="fake"),
+            engine=EngineSettings(kind="fake") if stand_in else EngineSettings(),
         )
         if capabilities is None:
-            capabilities = STAND_IN if recognise is not None else describe_engine(settings.engine)
+            capabilities = STAND_IN if stand_in else describe_engine(settings.engine)
         harness = Harness(
             settings,
             SqlStore(store_url),
