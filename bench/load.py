@@ -512,11 +512,26 @@ def done_operations(server: ServeProcess, audio: Path) -> dict[str, str]:
     return operations
 
 
+def running_operation(server: ServeProcess, audio: Path) -> str:
+    """A v2 operation of `audio` that `server`'s dispatcher has claimed: it waits for workers that never come."""
+    with server.client() as http:
+        answer = http.post(SUBMIT_PATH, content=v2_submit(audio))
+        answer.raise_for_status()
+        operation_id: str = answer.json()["id"]
+        deadline = time.monotonic() + 60
+        while http.get(f"/operations/{operation_id}").json()["metadata"]["stage"] == "queued":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"operation {operation_id} not claimed in 60 s")
+            time.sleep(0.1)
+    return operation_id
+
+
 @contextmanager
 def api_process(
     root: Path, database: str, quotas: bool
 ) -> Iterator[tuple[ServeProcess, dict[str, str]]]:
-    """An `asyncstt serve` as an API process of a deployment, with two done operations in its store.
+    """An `asyncstt serve` as an API process of a deployment, with a done v2 and v3 operation in its store and
+    a running v2 one.
 
     The operations are recognised by a first server with a local cluster. The measured server then works
     with a Dask scheduler that has no workers: its dispatcher claims a few of the submitted operations and
@@ -542,6 +557,7 @@ def api_process(
         server.api_key = key
         server.start()
         try:
+            operations["running"] = running_operation(server, JFK)
             yield server, operations
         finally:
             server.stop()
@@ -587,8 +603,11 @@ async def api_phases(
     pid = server.process.pid
     v2, v3 = operations["v2"], operations["v3"]
     polls = [
-        Request("v2 poll: GET /operations/{id}", "GET", f"/operations/{v2}"),
-        Request("v3 poll: GET /operations/{id}", "GET", f"/operations/{v3}"),
+        Request(
+            "running v2 poll: GET /operations/{id}", "GET", f"/operations/{operations['running']}"
+        ),
+        Request("done v2 poll: GET /operations/{id}", "GET", f"/operations/{v2}"),
+        Request("done v3 poll: GET /operations/{id}", "GET", f"/operations/{v3}"),
         Request("v3 GET /stt/v3/getRecognition", "GET", f"/stt/v3/getRecognition?operationId={v3}"),
     ]
     submits = [
@@ -610,7 +629,7 @@ async def api_phases(
                 phase = Phase(request.name, f"{run.clients} clients, closed loop")
                 loop = closed_loop(connections, request, count, run.seconds)
                 phases.append(await measure(phase, pid, idle_rate, loop))
-        paced_phase = Phase("the three polls in turn", f"paced at {run.rate:g}/s")
+        paced_phase = Phase("the four polls in turn", f"paced at {run.rate:g}/s")
         pace = paced(connections, polls, run.rate, run.paced_polls, run.seconds)
         phases.append(await measure(paced_phase, pid, idle_rate, pace))
     finally:
@@ -641,8 +660,9 @@ def api_section(args: argparse.Namespace, phases: list[Phase], idle_rate: float)
         f"{os.cpu_count()} cores, Python {platform.python_version()}, HEAD {head}. One `asyncstt serve` "
         f"({'PostgreSQL' if args.database else 'SQLite'}, quotas "
         f"{'counted, far above the rates sent' if args.quotas else 'off'}) as an API process: its Dask "
-        "scheduler has no workers, so it recognises nothing while it is measured. Polls read a done "
-        f"operation of jfk.wav (11 s); submits carry {args.submit_seconds:g} s of it inline. The client "
+        "scheduler has no workers, so it recognises nothing while it is measured. Polls read an operation "
+        "of jfk.wav (11 s) that the dispatcher has claimed (it waits for workers) and done ones (22 words); "
+        f"submits carry {args.submit_seconds:g} s of it inline. The client "
         "(asyncio streams, one kept-alive connection each) runs on the same machine. API CPU per request "
         "is the server process's CPU time over the phase divided by the requests, less the idle "
         f"server's own ({idle_rate * 1000:.1f} ms per second); the paced phase's latencies run from the "
