@@ -7,9 +7,9 @@
 The checkpoint is torch's legacy serialisation: five pickles in a row (magic number, protocol version, system
 info, the object, the storage keys), then each storage's raw little-endian bytes after its 8-byte element count.
 A restricted unpickler admits only the few globals such a checkpoint names (OrderedDict, the tensor rebuilder and
-the storage classes) and turns them into numpy, so no code of the file runs. The weights are kept as float16:
-every value of the encoder fits it to 1e-3 relative, and the embeddings it gives move by less than 1e-5 in
-cosine (measured by `tests/unit/speakers`), at half the size in the package.
+the storage classes) and turns them into numpy, so no code of the file runs. The weights are kept as float16,
+at half the size in the package: embeddings of jfk.wav's and the LibriVox recordings' 1.6 s windows from them
+stay within 2e-6 in cosine of those from the float32 weights (measured when converting).
 """
 
 from __future__ import annotations

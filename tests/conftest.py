@@ -9,6 +9,9 @@ import pytest
 
 for _name in [n for n in os.environ if n.startswith("ASYNCSTT_")]:
     del os.environ[_name]
+# One BLAS thread, as Dask's nanny gives every worker, set before the plugins below load numpy: the speaker
+# encoder's small matrix products slow down many times over when BLAS threads fight over busy cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 pytest_plugins = [
     "tests.support.postgres",
