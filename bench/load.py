@@ -629,6 +629,14 @@ async def api_phases(
                 phase = Phase(request.name, f"{run.clients} clients, closed loop")
                 loop = closed_loop(connections, request, count, run.seconds)
                 phases.append(await measure(phase, pid, idle_rate, loop))
+        # The submits left their operations queued: the newest one waits behind all of them, and its poll
+        # counts them for its place in the queue.
+        _, answer = await connections[0].send(submits[0])
+        queued = json.loads(answer)["id"]
+        waiting = Request("queued v2 poll, last in the queue", "GET", f"/operations/{queued}")
+        phase = Phase(waiting.name, f"{run.clients} clients, closed loop")
+        loop = closed_loop(connections, waiting, run.polls, run.seconds)
+        phases.append(await measure(phase, pid, idle_rate, loop))
         paced_phase = Phase("the four polls in turn", f"paced at {run.rate:g}/s")
         pace = paced(connections, polls, run.rate, run.paced_polls, run.seconds)
         phases.append(await measure(paced_phase, pid, idle_rate, pace))
