@@ -117,7 +117,7 @@ def test_the_plan_is_the_same_whatever_pieces_the_audio_comes_in(pieces: int) ->
     probabilities = rng.choice([SPEECH, QUIET, 0.4], size=20_000, p=[0.5, 0.45, 0.05]).astype(
         np.float32
     )
-    probabilities[5000:6000] = QUIET  # a 32 s silence to skip
+    probabilities[5000:7500] = QUIET  # an 80 s silence to skip
     whole = slice_all(probabilities, 30.0, 2.0)
     assert slice_all(probabilities, 30.0, 2.0, pieces=pieces) == whole
     assert any(not s.speech for s in whole)
