@@ -1,236 +1,262 @@
-"""Benchmarks of the whole service on this machine; writes bench/RESULTS.md.
+"""The service against the bare engine on this machine; each part updates its own section of bench/RESULTS.md.
 
-    python bench/run.py [--quick]
+    python bench/run.py [--parts single,throughput,memory] [--quick]
 
-1. Engine alone vs the service end to end (submit -> done over HTTP) on the same mono file, one worker.
-2. Throughput on a stereo file of >= 10 minutes with 1 and with 2 worker processes.
-3. Peak memory (RSS of the server and its workers together) while it recognises a 1-hour stereo file.
+- single: the 2-minute mono file, submit -> done through `asyncstt serve` (embedded defaults) against
+  faster-whisper's BatchedInferencePipeline alone on the same file (bench/engine.py), with both word error rates.
+- throughput: a >= 10-minute stereo file of continuous speech (different recordings on the two channels) and a
+  >= 14-minute call (the channels take turns), through the service with 1 and with 2 workers, against the
+  batched engine alone on each channel as its own mono file.
+- memory: peak RSS of the whole server process tree (API, dispatcher, workers) on a 4-hour stereo call.
 
-Audio is built from the reference recordings (jfk.wav, LibriVox utterances), so nothing large is committed.
+The service runs as its own `asyncstt serve` process (tests/support/serve.py), so that its memory is measured
+apart from the benchmark's. Every row carries the machine's 1-minute load average while it was measured.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
-import numpy as np
-import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.audio import read_wav_mono, write_wav  # noqa: E402
-from tests.support.wer import LIBRIVOX  # noqa: E402
+from tests.support.audio import write_wav  # noqa: E402
+from tests.support.environment import child_environment  # noqa: E402
+from tests.support.serve import ServeProcess  # noqa: E402
+from tests.support.wer import word_errors, words  # noqa: E402
 
-from asyncstt.audio.decode import decode_channel  # noqa: E402
-from asyncstt.audio.probe import probe  # noqa: E402
-from asyncstt.clock import utcnow  # noqa: E402
-from asyncstt.engines.faster_whisper import FasterWhisperEngine  # noqa: E402
-from asyncstt.iam.api_keys import create_api_key  # noqa: E402
-from asyncstt.recognition import AudioEncoding  # noqa: E402
-from asyncstt.server.process import Server, free_port  # noqa: E402
-from asyncstt.settings import (  # noqa: E402
-    EngineSettings,
-    ExecutionSettings,
-    FileSourceSettings,
-    GrpcSettings,
-    LimitSettings,
-    Settings,
-)
+from bench.engine import batched_engine_seconds  # noqa: E402
+from bench.material import Channel, call, continuous  # noqa: E402
+from bench.measure import LoadWatch, PeakRss, machine, update_section  # noqa: E402
 
-EXAMPLES = ROOT / "examples"
+SUBMIT = "/speech/stt/v2/longRunningRecognize"
+PARTS = ("single", "throughput", "memory")
+HEADINGS = {
+    "single": "## Service against the bare engine: one mono file",
+    "throughput": "## Service against the bare engine: stereo throughput",
+    "memory": "## Peak memory on a 4-hour stereo file",
+}
 
 
-def speech_material() -> list[np.ndarray]:
-    recordings = [read_wav_mono(EXAMPLES / "jfk.wav")]
-    recordings += [read_wav_mono(path) for path in sorted(LIBRIVOX.glob("*.wav"))]
-    pause = np.zeros(8000, dtype=np.float32)
-    return [np.concatenate([r, pause]) for r in recordings]
+@dataclass(frozen=True)
+class ServiceRun:
+    seconds: float
+    #: Recognised text per channel tag.
+    texts: dict[str, str]
+    peak_rss_gib: float
+    load: str
 
 
-def build_channel(seconds: float, offset: int) -> np.ndarray:
-    material = speech_material()
-    pieces, total, n = [], 0, offset
-    while total < seconds * 16000:
-        piece = material[n % len(material)]
-        pieces.append(piece)
-        total += len(piece)
-        n += 1
-    return np.concatenate(pieces)[: int(seconds * 16000)]
-
-
-@dataclass
-class PeakRss:
-    """Samples the RSS of this process tree's server part (the process and all its children)."""
-
-    peak: int = 0
-
-    @contextmanager
-    def watch(self) -> Iterator[PeakRss]:
-        stop = threading.Event()
-        me = psutil.Process()
-
-        def sample() -> None:
-            while not stop.wait(0.2):
-                total = 0
-                for process in [me, *me.children(recursive=True)]:
-                    with suppress(psutil.Error):
-                        total += process.memory_info().rss
-                self.peak = max(self.peak, total)
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            stop.set()
-            thread.join()
-
-
-def engine_seconds(path: Path) -> float:
-    """The engine alone, one thread, on the whole file decoded beforehand."""
-    info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
-    samples = decode_channel(path, info, 0, 0.0, None)
-    engine = FasterWhisperEngine(EngineSettings())
-    engine.recognise(samples[:16000], "en-US")
-    started = time.perf_counter()
-    engine.recognise(samples, "en-US")
-    return time.perf_counter() - started
-
-
-def service_seconds(
-    path: Path, workers: int, data_dir: Path, slice_seconds: float = 120.0
-) -> float:
-    """Submit -> done through the HTTP API of an embedded server with `workers` Dask worker processes."""
-    settings = Settings(
-        data_dir=data_dir,
-        port=free_port(),
-        grpc=GrpcSettings(port=0),
-        file_sources=FileSourceSettings(root=path.parent),
-        execution=ExecutionSettings(
-            local_workers=workers, slice_seconds=slice_seconds, poll_interval_seconds=0.05
-        ),
+@contextmanager
+def serving(
+    root: Path, workers: int, extra: dict[str, str] | None = None
+) -> Iterator[ServeProcess]:
+    """`asyncstt serve` on embedded defaults, `workers` Dask workers, `file://` links under `root`."""
+    data = root / f"serve-{workers}-{time.monotonic_ns()}"
+    data.mkdir()
+    env = child_environment(
+        {
+            "ASYNCSTT_FILE_SOURCES__ROOT": str(root),
+            "ASYNCSTT_EXECUTION__LOCAL_WORKERS": str(workers),
+            "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
+            **(extra or {}),
+        }
     )
-    with Server(settings) as server:
-        _, key = create_api_key(server.components.identity, "bench", "bench", utcnow())
-        with httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Api-Key {key}"}, timeout=60
-        ) as client:
-            warm = write_short(path.parent)
-            run_once(client, warm)
-            started = time.perf_counter()
-            run_once(client, path)
-            return time.perf_counter() - started
+    server = ServeProcess(data, env, [])
+    server.start()
+    server.api_key = server.create_key()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
-def write_short(directory: Path) -> Path:
-    short = directory / "warm.wav"
-    if not short.exists():
-        write_wav(short, [read_wav_mono(EXAMPLES / "jfk.wav")], 16000)
-    return short
-
-
-def run_once(client: httpx.Client, path: Path) -> None:
-    body = {"config": {"specification": {"languageCode": "en-US"}}, "audio": {"uri": path.as_uri()}}
-    operation = client.post("/speech/stt/v2/longRunningRecognize", json=body).json()
-    while not operation.get("done"):
-        time.sleep(0.05)
-        operation = client.get(f"/operations/{operation['id']}").json()
+def recognise(server: ServeProcess, path: Path, timeout: float) -> dict[str, str]:
+    """Submit one v2 operation for the WAV file `path` and wait for it; the text per channel tag (1-based)."""
+    body = {
+        "config": {"specification": {"languageCode": "en-US"}},
+        "audio": {"uri": path.as_uri()},
+    }
+    with server.client() as http:
+        operation = http.post(SUBMIT, json=body).json()
+        deadline = time.monotonic() + timeout
+        while not operation.get("done"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{path.name} was not recognised in {timeout:.0f} s")
+            time.sleep(0.05)
+            operation = http.get(f"/operations/{operation['id']}").json()
     if "error" in operation:
-        raise RuntimeError(operation["error"])
+        raise RuntimeError(f"{path.name}: {operation['error']}")
+    texts: dict[str, list[str]] = {}
+    for chunk in operation["response"]["chunks"]:
+        texts.setdefault(chunk["channelTag"], []).append(chunk["alternatives"][0]["text"])
+    return {tag: " ".join(parts) for tag, parts in texts.items()}
+
+
+def service_run(root: Path, path: Path, workers: int, warm: Path, timeout: float) -> ServiceRun:
+    with serving(root, workers) as server:
+        recognise(server, warm, 120)
+        assert server.process is not None
+        rss = PeakRss(server.process.pid)
+        load = LoadWatch()
+        with rss.watch(), load.watch():
+            started = time.perf_counter()
+            texts = recognise(server, path, timeout)
+            seconds = time.perf_counter() - started
+        return ServiceRun(seconds, texts, rss.gib, load.text())
+
+
+def wer(hypothesis: str, reference: str) -> float:
+    return 100.0 * word_errors(hypothesis, reference) / max(len(words(reference)), 1)
+
+
+def write_channels(path: Path, channels: tuple[Channel, ...]) -> Path:
+    return write_wav(path, [channel.samples for channel in channels], 16000)
+
+
+@dataclass(frozen=True)
+class BareRun:
+    seconds: float
+    texts: list[str]
+    load: str
+
+
+def bare_engine(root: Path, name: str, channels: tuple[Channel, ...]) -> BareRun:
+    """The batched engine alone on each channel as its own mono file, one after the other."""
+    load = LoadWatch()
+    seconds, texts = 0.0, []
+    with load.watch():
+        for index, channel in enumerate(channels):
+            mono = write_wav(root / f"{name}-channel-{index}.wav", [channel.samples], 16000)
+            took, text = batched_engine_seconds(mono)
+            seconds += took
+            texts.append(text)
+    return BareRun(seconds, texts, load.text())
+
+
+def single(root: Path, scale: float, warm: Path) -> str:
+    seconds = 120.0 * max(scale, 0.25)
+    channel = continuous(seconds, 0)
+    mono = write_channels(root / "mono.wav", (channel,))
+    length = len(channel.samples) / 16000
+    bare = bare_engine(root, "mono", (channel,))
+    service = service_run(root, mono, 2, warm, timeout=600)
+    target = 1.05 * bare.seconds + 0.3
+    rows = [
+        f"| batched engine alone | {bare.seconds:.1f} s, {length / bare.seconds:.0f}x real time | "
+        f"WER {wer(bare.texts[0], channel.text):.1f} % | {bare.load} |",
+        f"| service, submit -> done, 2 workers | {service.seconds:.1f} s, {length / service.seconds:.0f}x "
+        f"real time (target <= {target:.1f} s: 1.05 x engine + 0.3 s) | "
+        f"WER {wer(service.texts.get('1', ''), channel.text):.1f} % | {service.load} |",
+    ]
+    return table(f"{length:.0f} s of read speech, mono", rows)
+
+
+def throughput(root: Path, scale: float, warm: Path) -> str:
+    rows = []
+    files = {
+        "continuous speech": (
+            continuous(600 * scale, 0, seed=1),
+            continuous(600 * scale, 3, seed=2),
+        ),
+        "call, channels take turns": call(840 * scale, seed=3),
+    }
+    for name, channels in files.items():
+        slug = name.split()[0].strip(",")
+        path = write_channels(root / f"{slug}.wav", channels)
+        length = len(channels[0].samples) / 16000
+        bare = bare_engine(root, slug, channels)
+        runs = {workers: service_run(root, path, workers, warm, timeout=3600) for workers in (1, 2)}
+        bare_wer = mean(wer(text, ch.text) for text, ch in zip(bare.texts, channels, strict=True))
+        rows.append(
+            f"| {name}, {length / 60:.1f} min stereo: batched engine alone, each channel as a mono file | "
+            f"{bare.seconds:.1f} s, {2 * length / bare.seconds:.0f}x real time per channel | "
+            f"WER {bare_wer:.1f} % | {bare.load} |"
+        )
+        for workers, run in runs.items():
+            run_wer = mean(
+                wer(run.texts.get(str(tag), ""), ch.text)
+                for tag, ch in enumerate(channels, start=1)
+            )
+            ratio = (2 * length / run.seconds) / (2 * length / bare.seconds)
+            extra = f"; 1 -> 2 workers {runs[1].seconds / run.seconds:.2f}x" if workers == 2 else ""
+            rows.append(
+                f"| {name}: service, {workers} worker{'s' if workers > 1 else ''} | {run.seconds:.1f} s, "
+                f"{2 * length / run.seconds:.0f}x real time per channel, {ratio:.2f} x the engine alone"
+                f"{extra}; peak RSS {run.peak_rss_gib:.2f} GiB | WER {run_wer:.1f} % | {run.load} |"
+            )
+    return table("Continuous speech and a call, stereo", rows)
+
+
+def memory(root: Path, scale: float, warm: Path) -> str:
+    seconds = 4 * 3600.0 * scale
+    channels = call(seconds, seed=4)
+    path = write_channels(root / "four-hours.wav", channels)
+    length = len(channels[0].samples) / 16000
+    run = service_run(root, path, 2, warm, timeout=4 * 3600)
+    rows = [
+        f"| {length / 3600:.2f} h stereo call, 2 workers | peak RSS {run.peak_rss_gib:.2f} GiB of the whole server "
+        f"process tree (target <= 1 GiB); {run.seconds:.0f} s, {2 * length / run.seconds:.0f}x real time per "
+        f"channel | {run.load} |"
+    ]
+    return table(
+        "Memory on a 4-hour file", rows, columns="| measurement | figure | load avg 1 min |"
+    )
+
+
+def mean(values: Iterable[float]) -> float:
+    items = list(values)
+    return sum(items) / len(items)
+
+
+def table(title: str, rows: list[str], columns: str = "") -> str:
+    header = columns or "| measurement | figure | accuracy | load avg 1 min (start / mean / max) |"
+    separator = "|" + "---|" * (header.count("|") - 1)
+    return "\n".join([f"### {title}", "", header, separator, *rows])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="shorter files, for a smoke run")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="files a tenth as long, for a smoke run"
+    )
     args = parser.parse_args()
+    chosen = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = sorted(set(chosen) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown parts {unknown}; choose from {', '.join(PARTS)}")
     scale = 0.1 if args.quick else 1.0
-    rows: list[tuple[str, str, str]] = []
+    builders: dict[str, Callable[[Path, float, Path], str]] = {
+        "single": single,
+        "throughput": throughput,
+        "memory": memory,
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        mono = work / "mono.wav"
-        mono_seconds = 120.0 * max(scale, 0.5)
-        write_wav(mono, [build_channel(mono_seconds, 0)], 16000)
-        engine = engine_seconds(mono)
-        service = service_seconds(mono, 1, work / "d1", slice_seconds=10_000)
-        overhead = (service - engine) / engine * 100
-        rows.append(
-            (
-                f"engine alone, {mono_seconds:.0f} s mono, 1 thread",
-                f"{engine:.1f} s",
-                f"RTF {engine / mono_seconds:.3f}",
+        root = Path(tmp)
+        warm = write_channels(root / "warm.wav", (continuous(10, 0),))
+        for part in chosen:
+            started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            body = builders[part](root, scale, warm)
+            heading = (
+                f"Measured {started} on {machine()}; `python bench/run.py --parts {part}"
+                f"{' --quick' if args.quick else ''}`; engine as `asyncstt serve` runs it on its defaults."
             )
-        )
-        rows.append(
-            (
-                "service submit -> done, same file, 1 worker",
-                f"{service:.1f} s",
-                f"overhead {overhead:+.1f} % (target <= 5 %)",
-            )
-        )
-
-        stereo_seconds = 600.0 * scale
-        stereo = work / "stereo.wav"
-        write_wav(
-            stereo, [build_channel(stereo_seconds, 0), build_channel(stereo_seconds, 3)], 16000
-        )
-        one = service_seconds(stereo, 1, work / "s1")
-        two = service_seconds(stereo, 2, work / "s2")
-        rows.append(
-            (
-                f"{stereo_seconds / 60:.0f} min stereo, 1 worker",
-                f"{one:.1f} s",
-                f"{stereo_seconds / one:.1f}x real time per channel",
-            )
-        )
-        rows.append(
-            (
-                f"{stereo_seconds / 60:.0f} min stereo, 2 workers",
-                f"{two:.1f} s",
-                f"{stereo_seconds / two:.1f}x real time per channel (target >= 30x); speed-up {one / two:.2f}x (target >= 1.8x)",
-            )
-        )
-
-        hour = 3600.0 * scale
-        long_stereo = work / "hour.wav"
-        write_wav(long_stereo, [build_channel(hour, 0), build_channel(hour, 3)], 16000)
-        rss = PeakRss()
-        with rss.watch():
-            long_time = service_seconds(long_stereo, 2, work / "h2")
-        rows.append(
-            (
-                f"{hour / 60:.0f} min stereo, 2 workers",
-                f"{long_time:.1f} s",
-                f"peak RSS {rss.peak / 1024**3:.2f} GiB, server + workers (target <= 1 GiB)",
-            )
-        )
-
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 1024**3:.0f} GiB, Python {platform.python_version()}; "
-        f"`python bench/run.py{' --quick' if args.quick else ''}`. Engine: faster-whisper tiny.en int8, beam 5.",
-        "",
-        "| what | time | figure |",
-        "|---|---|---|",
-        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
-        "",
-    ]
-    output = ROOT / "bench" / ("RESULTS.quick.md" if args.quick else "RESULTS.md")
-    output.write_text("\n".join(lines))
-    print("\n".join(lines))
+            text = f"{body}\n\n{heading}"
+            print(text, flush=True)
+            if not args.quick:
+                update_section(HEADINGS[part], text)
 
 
 if __name__ == "__main__":
