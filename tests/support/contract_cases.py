@@ -22,8 +22,15 @@ def v3_body(**fields: Any) -> dict[str, Any]:
 #: v3 bodies each door refuses as an invalid argument, with the message both give.
 V3_REFUSALS: list[tuple[dict[str, Any], str]] = [
     (
-        v3_body(speakerLabeling={"speakerLabeling": "SPEAKER_LABELING_ENABLED"}),
-        "speakerLabeling is not supported by this server yet; leave it out",
+        v3_body(
+            speakerLabeling={"speakerLabeling": "SPEAKER_LABELING_ENABLED"},
+            recognitionModel={
+                "audioFormat": {"rawAudio": {"audioChannelCount": 2}},
+                "languageRestriction": EN_ONLY,
+            },
+        ),
+        "speakerLabeling works on mono audio only; this audio has 2 channels "
+        "(each channel is reported with its own channelTag without it)",
     ),
     (
         v3_body(recognitionClassifier={"classifiers": [{"classifier": "insult"}]}),
