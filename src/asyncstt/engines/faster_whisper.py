@@ -3,7 +3,9 @@ decoding a slice's speech one 30 s window after another or in batches of speech 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -43,6 +45,13 @@ SILENCE_PEAK = 10 ** (-60 / 20)
 #: while real speech measured 0.05-0.1: such windows are dropped too.
 NO_SPEECH_PROBABILITY = 0.8
 NO_SPEECH_LOG_PROBABILITY = -0.5
+#: The marks after which the batched decoder's windows are cut into utterances: . ? ! and the ellipsis, the
+#: ideographic full stop and the full-width question and exclamation marks.
+SENTENCE_ENDS = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
+#: ... when a pause of this many seconds follows, so that `Mr.` or `3.` inside a sentence is no cut.
+SENTENCE_PAUSE = 0.2
+#: Quotes and brackets that may close a sentence after its mark (`country."`).
+CLOSING_MARKS = "\"')]}\u00bb\u201d\u2019"
 #: Whisper's own names for languages it reports under an older code.
 _WHISPER_ALIASES = {"iw": "he", "jw": "jv"}
 #: The stretches of speech the batched decoder is given: the sequential decoder's VAD (pauses of 2 s or more
@@ -188,7 +197,7 @@ class FasterWhisperEngine:
         for segment in segments:
             if _heard(segment):
                 place = partial(slice_time, slot=slot_of(segment.start, windows), windows=windows)
-                recognised.append(_segment(segment, duration, place))
+                recognised += [_segment(part, duration, place) for part in _sentences(segment)]
         return recognised, info
 
     def _choose_language(self, audio: Samples, candidates: tuple[str, ...]) -> tuple[str, float]:
@@ -208,6 +217,35 @@ class FasterWhisperEngine:
 
 def _speechkit_code(iso: str) -> str:
     return from_iso639(_WHISPER_ALIASES.get(iso, iso))
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    """Part of a faster-whisper segment, read as one: its words from one sentence end to the next."""
+
+    text: str
+    start: float
+    end: float
+    words: list[Any]
+
+
+def _sentences(segment: Any) -> list[Any]:
+    """A batched window's segment (up to 30 s) cut after each word that ends a sentence, so that utterances
+    stay the length the sequential decoder's timestamps give them."""
+    words = list(segment.words or ())
+    cuts = [
+        i + 1
+        for i, (word, after) in enumerate(itertools.pairwise(words))
+        if str(word.word).strip().rstrip(CLOSING_MARKS).endswith(SENTENCE_ENDS)
+        and after.start - word.end >= SENTENCE_PAUSE
+    ]
+    if not cuts:
+        return [segment]
+    bounds = zip([0, *cuts], [*cuts, len(words)], strict=True)
+    return [
+        _Sentence("".join(str(w.word) for w in part), part[0].start, part[-1].end, part)
+        for part in (words[first:last] for first, last in bounds)
+    ]
 
 
 def _heard(segment: Any) -> bool:

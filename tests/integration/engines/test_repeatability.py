@@ -20,7 +20,7 @@ from tests.support.wer import LIBRIVOX
 
 pytestmark = pytest.mark.integration
 
-SEQUENTIAL = EngineSettings()
+SEQUENTIAL = EngineSettings(batch_size=0)
 BATCHED = EngineSettings(batch_size=8)
 
 
