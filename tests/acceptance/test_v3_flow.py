@@ -186,13 +186,11 @@ def test_silence_is_an_empty_stream(client: httpx.Client, audio_fixtures: Any) -
 
 def test_analytics_are_refused(client: httpx.Client, audio_fixtures: Any) -> None:
     message = request(uri=Path(audio_fixtures.jfk_wav).resolve().as_uri())
-    message.speaker_labeling.speaker_labeling = (
-        stt_pb2.SpeakerLabelingOptions.SPEAKER_LABELING_ENABLED
-    )
+    message.summarization.model_uri = "gpt://b1g/yandexgpt"
     response = client.post("/stt/v3/recognizeFileAsync", content=json_format.MessageToJson(message))
     assert response.status_code == 400
     assert response.json()["code"] == 3
-    assert "speakerLabeling" in response.json()["message"]
+    assert "summarization" in response.json()["message"]
 
 
 def test_delete_recognition(client: httpx.Client, audio_fixtures: Any) -> None:
