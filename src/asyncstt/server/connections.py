@@ -27,6 +27,7 @@ from uvicorn.server import ServerState
 
 from asyncstt.http.errors import REQUEST_ID_HEADER, status_body
 from asyncstt.observability.logs import ThrottledLog
+from asyncstt.observability.metrics import Metrics
 from asyncstt.settings import HttpServerSettings
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ConnectionBook:
 
     limits: HttpServerSettings
     max_connections: int
+    metrics: Metrics
     open: set[LimitedHttpProtocol] = field(default_factory=set)
     waiting: OrderedDict[LimitedHttpProtocol, None] = field(default_factory=OrderedDict)
     refused_heads: ThrottledLog = field(
@@ -301,6 +303,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             cycle.disconnected = True
             cycle.message_event.set()
         if not answered:
+            self.book.metrics.error(code, "request")
             rid = str(uuid.uuid4())
             body = json.dumps(status_body(code, message, rid)).encode()
             self.transport.write(
@@ -342,10 +345,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         return f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
 
 
-def protocol_for(limits: HttpServerSettings) -> type[LimitedHttpProtocol]:
+def protocol_for(limits: HttpServerSettings, metrics: Metrics) -> type[LimitedHttpProtocol]:
     """The protocol class of one server: its connections share one book of `limits`, with the connection cap
-    lowered to what the process's open-file limit allows."""
-    book = ConnectionBook(limits, connection_cap(limits.max_connections))
+    lowered to what the process's open-file limit allows; every refusal answered is counted in `metrics`."""
+    book = ConnectionBook(limits, connection_cap(limits.max_connections), metrics)
 
     class ServerHttpProtocol(LimitedHttpProtocol):
         pass

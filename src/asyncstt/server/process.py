@@ -52,7 +52,7 @@ class Server(AbstractContextManager["Server"]):
             port=settings.port,
             log_level="warning",
             access_log=False,
-            http=protocol_for(settings.http),
+            http=protocol_for(settings.http, self.components.metrics),
             ws="none",
             timeout_keep_alive=settings.http.keep_alive_timeout_seconds,
         )

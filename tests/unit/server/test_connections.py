@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from asyncstt.observability.metrics import Metrics
 from asyncstt.server import connections
 from asyncstt.server.connections import connection_cap, protocol_for
 from asyncstt.server.process import free_port
@@ -71,9 +72,15 @@ class App:
 
 
 class Served:
-    def __init__(self, app: App, port: int) -> None:
+    def __init__(self, app: App, port: int, metrics: Metrics) -> None:
         self.app = app
         self.port = port
+        self.metrics = metrics
+
+    def refusals(self, code: int) -> float | None:
+        return self.metrics.registry.get_sample_value(
+            "asyncstt_errors_total", {"code": str(code), "where": "request"}
+        )
 
     def connect(self) -> socket.socket:
         return socket.create_connection(("127.0.0.1", self.port), timeout=5)
@@ -83,8 +90,14 @@ class Served:
 def served() -> Iterator[Served]:
     app = App()
     port = free_port()
+    metrics = Metrics()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=protocol_for(LIMITS), ws="none", log_level="warning"
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=protocol_for(LIMITS, metrics),
+        ws="none",
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -93,7 +106,7 @@ def served() -> Iterator[Served]:
     while not server.started:
         assert time.monotonic() < deadline, "the test server did not start"
         time.sleep(0.01)
-    yield Served(app, port)
+    yield Served(app, port, metrics)
     app.release()
     server.should_exit = True
     thread.join(10)
@@ -142,6 +155,7 @@ def test_a_head_over_the_size_limit_is_refused_after_reading_no_more_than_the_li
     assert body["code"] == 3
     assert body["message"] == "the request line and headers are over 4096 bytes"
     assert body["details"][0]["requestId"]
+    assert served.refusals(3) == 1
 
 
 def test_a_client_still_sending_a_huge_head_reads_the_431_before_the_connection_closes(
@@ -183,6 +197,7 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(served
         started = time.monotonic()
         assert read_all(sock) == b""
     assert 0.4 < time.monotonic() - started < 2
+    assert served.refusals(4) is None
 
 
 def test_a_head_that_trickles_is_answered_408_at_the_head_timeout(served: Served) -> None:
@@ -195,6 +210,7 @@ def test_a_head_that_trickles_is_answered_408_at_the_head_timeout(served: Served
         status, body = status_of(read_all(sock))
     assert (status, body["code"]) == (408, 4)
     assert body["message"] == "the request line and headers did not arrive within 0.5 s"
+    assert served.refusals(4) == 1
     assert time.monotonic() - started < 2
 
 
