@@ -1,5 +1,5 @@
 """The faster-whisper engine: a CTranslate2 Whisper model from a local directory, on the CPU or a CUDA GPU,
-decoding a slice's speech one 30 s window after another or in batches of speech segments."""
+decoding a slice's speech one 30 s window after another or in batches of windows of speech."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ NO_SPEECH_LOG_PROBABILITY = -0.5
 #: The marks after which the batched decoder's windows are cut into utterances: . ? ! and the ellipsis, the
 #: ideographic full stop and the full-width question and exclamation marks.
 SENTENCE_ENDS = (".", "?", "!", "\u2026", "\u3002", "\uff1f", "\uff01")
-#: ... when a pause of this many seconds follows, so that `Mr.` or `3.` inside a sentence is no cut.
+#: ... when a pause of this many seconds follows, so that `Mr.` or `3.` inside a sentence is not cut after.
 SENTENCE_PAUSE = 0.2
 #: Quotes and brackets that may close a sentence after its mark (`country."`).
 CLOSING_MARKS = "\"')]}\u00bb\u201d\u2019"
