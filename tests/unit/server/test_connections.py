@@ -35,7 +35,8 @@ GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 
 
 class App:
-    """Answers `200 <body length>`; `/hold` first waits until `release()`. Counts bodies it saw cut off."""
+    """Answers `200 <body length>`; `/hold` first waits until `release()`, `/late` reads its body after 2 s.
+    Counts bodies it saw cut off."""
 
     def __init__(self) -> None:
         self.disconnects = 0
@@ -50,6 +51,8 @@ class App:
         self._loop = asyncio.get_running_loop()
         if scope["type"] != "http":
             return
+        if scope["path"] == "/late":
+            await asyncio.sleep(2)
         length, more = 0, True
         while more:
             message = await receive()
@@ -121,6 +124,17 @@ def read_all(sock: socket.socket) -> bytes:
     except ConnectionResetError:
         pass
     return received
+
+
+def read_all_until(sock: socket.socket, end: bytes) -> bool:
+    """Whether the server sends an answer ending with `end` before it closes."""
+    received = b""
+    while not received.endswith(end):
+        chunk = sock.recv(4096)
+        if not chunk:
+            return False
+        received += chunk
+    return True
 
 
 def status_of(answer: bytes) -> tuple[int, dict[str, Any]]:
@@ -247,6 +261,15 @@ def test_a_body_that_keeps_the_minimum_rate_is_read_however_long_it_takes(served
             sock.sendall(b"x" * chunk)
             time.sleep(0.25)
         assert sock.recv(4096).endswith(b"\r\n\r\n%d" % (4 * chunk))
+
+
+def test_a_body_the_application_is_slow_to_read_is_not_the_clients_stall(served: Served) -> None:
+    size = 300_000
+    with served.connect() as sock:
+        sock.sendall(
+            b"POST /late HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size
+        )
+        assert read_all_until(sock, b"\r\n\r\n%d" % size)
 
 
 def test_past_the_cap_the_connection_that_waited_longest_is_closed(served: Served) -> None:
