@@ -19,13 +19,16 @@ class Window:
     last: bool
 
 
-def windows(path: Path, info: AudioInfo, seconds: float) -> Iterator[Window]:
-    """Windows of `seconds` until the decoded audio ends, wherever the header said it would.
+def windows(
+    path: Path, info: AudioInfo, seconds: float, first_seconds: float | None = None
+) -> Iterator[Window]:
+    """Windows of `seconds` (the first of `first_seconds`, when given) until the decoded audio ends, wherever
+    the header said it would.
 
     Windows start on whole 16 kHz samples, so their samples join into exactly those of one decode of the
     channel.
     """
-    step = round(seconds * TARGET_RATE)
+    step = round((seconds if first_seconds is None else first_seconds) * TARGET_RATE)
     first = 0
     while True:
         start, end = first / TARGET_RATE, (first + step) / TARGET_RATE
@@ -37,3 +40,4 @@ def windows(path: Path, info: AudioInfo, seconds: float) -> Iterator[Window]:
         if last:
             return
         first += step
+        step = round(seconds * TARGET_RATE)

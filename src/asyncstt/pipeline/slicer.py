@@ -28,8 +28,10 @@ from asyncstt.audio.voice import FRAME_SAMPLES, FRAME_SECONDS, Probabilities, Vo
 from asyncstt.audio.windows import windows
 from asyncstt.pipeline.plan import PlanItem, Planning, Silence, SliceSpec
 
-#: Audio read per planning step; slices are handed on after the step that decides them.
+#: Audio read per planning step; slices are handed on after the step that decides them. The first step is
+#: short, so that a short file's slices (known at its first speech) start at once.
 WINDOW_SECONDS = 30.0
+FIRST_WINDOW_SECONDS = 3.0
 #: Speech probability that starts speech, and the one under which it stops: those of faster-whisper's VAD.
 THRESHOLD = 0.5
 NEG_THRESHOLD = 0.35
@@ -108,6 +110,9 @@ class ChannelSlicer:
         self._pauses: list[_Pause] = []
         self._pause: int | None = None
         self._target: int | None = None
+        self._final = False
+        #: The channel's last slice is planned: what follows needs no judging.
+        self.finished = False
 
     def push(self, probabilities: Probabilities) -> None:
         for probability in probabilities.tolist():
@@ -124,6 +129,8 @@ class ChannelSlicer:
 
     def end(self) -> None:
         """The channel ended: the open slice runs to its end, or the silence does."""
+        if self.finished:
+            return
         if self._opened and self._heard:
             self.out.append(Stretch(self._start, None, speech=True, decided=self._frame))
         else:
@@ -131,6 +138,8 @@ class ChannelSlicer:
             self.out.append(Stretch(start, None, speech=False))
 
     def _step(self, frame: int, probability: float, speech: bool) -> None:
+        if self.finished:
+            return
         if not self._opened:
             if not speech:
                 self._recent.append((probability, speech))
@@ -160,8 +169,17 @@ class ChannelSlicer:
         target = _frames(share * self._slice_seconds)
         # A slice that would leave less than the smallest slice after it runs to the end instead.
         self._target = None if _frames(left) < target + self._min_slice else target
+        # If no silence long enough to end it and no span limit can come before the end either, such a slice is
+        # known once it holds speech: it is handed on then, and the rest of the channel needs no VAD.
+        self._final = self._target is None and _frames(left) < min(self._skip_pause, self._max_span)
 
     def _take(self, frame: int, probability: float, speech: bool) -> None:
+        if self.finished:
+            return
+        if speech and self._final:
+            self.out.append(Stretch(self._start, None, speech=True, decided=self._frame))
+            self.finished = True
+            return
         self._taken.append((probability, speech))
         if speech:
             if self._pause is not None:
@@ -240,11 +258,12 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
     voices = [VoiceActivity() for _ in range(info.channels)]
     lengths = [0] * info.channels
     index = itertools.count()
-    for window in windows(path, info, WINDOW_SECONDS):
+    for window in windows(path, info, WINDOW_SECONDS, FIRST_WINDOW_SECONDS):
         for channel, samples in enumerate(window.channels):
             slicer = slicers[channel]
             lengths[channel] += len(samples)
-            slicer.push(voices[channel].feed(samples))
+            if not slicer.finished:
+                slicer.push(voices[channel].feed(samples))
             if window.last:
                 slicer.push(voices[channel].finish())
                 slicer.end()

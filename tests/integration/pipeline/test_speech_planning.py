@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,21 @@ def loudness(samples: np.ndarray, seconds: float) -> float:
     middle = round(seconds * RATE)
     around = samples[max(0, middle - RATE // 20) : middle + RATE // 20]
     return float(np.sqrt(np.mean(np.square(around)))) if len(around) else 0.0
+
+
+def reading_watched(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Where each window the planner reads ends (seconds), as it reads it."""
+    read: list[float] = []
+
+    def watched(
+        path: Path, info: AudioInfo, seconds: float, first_seconds: float | None
+    ) -> Iterator[Window]:
+        for window in windows(path, info, seconds, first_seconds):
+            read.append(window.start + len(window.channels[0]) / RATE)
+            yield window
+
+    monkeypatch.setattr(slicer, "windows", watched)
+    return read
 
 
 @pytest.fixture
@@ -83,6 +99,7 @@ def test_the_plan_does_not_depend_on_how_the_file_is_read(
     _, path = two_rounds
     _, in_30s = planned(path)
     monkeypatch.setattr(slicer, "WINDOW_SECONDS", 7.0)
+    monkeypatch.setattr(slicer, "FIRST_WINDOW_SECONDS", 11.0)
     _, in_7s = planned(path)
 
     def slices(items: list[PlanItem]) -> list[PlanItem]:
@@ -97,21 +114,35 @@ def test_the_first_slices_come_before_the_file_is_read_to_its_end(
     made = call(reference_audio, rounds=10)  # five minutes
     path = made.write(tmp_path / "long-call.wav")
     info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
-    read: list[float] = []
-    reading = windows
-
-    def counted(path: Path, info: AudioInfo, seconds: float) -> Iterator[Window]:
-        for window in reading(path, info, seconds):
-            read.append(window.start + len(window.channels[0]) / RATE)
-            yield window
-
-    monkeypatch.setattr(slicer, "windows", counted)
+    read = reading_watched(monkeypatch)
     plan = slicer.speech_slices(path, info, PLANNING)
     first = next(item for item in plan if isinstance(item, SliceSpec))
     assert first.index == 0
-    # Two windows: enough for the first channel to hold a slice's worth of speech.
-    assert read[-1] <= 2 * slicer.WINDOW_SECONDS < made.seconds / 4
+    # A short window, then two: enough for the first channel to hold a slice's worth of speech.
+    assert read[-1] <= slicer.FIRST_WINDOW_SECONDS + 2 * slicer.WINDOW_SECONDS < made.seconds / 4
     assert sum(isinstance(item, SliceSpec) for item in plan) >= 10
+
+
+def test_a_short_file_is_handed_on_at_its_first_speech(
+    reference_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = one_sided(reference_audio)
+    path = made.write(tmp_path / "one-sided.wav")
+    info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
+    read = reading_watched(monkeypatch)
+    plan = slicer.speech_slices(path, info, replace(PLANNING, slice_seconds=120.0))
+    items = []
+    for item in plan:
+        items.append(item)
+        if isinstance(item, SliceSpec):
+            break
+    assert items[-1] == SliceSpec(0, 0, 0.0, None)
+    assert read == [slicer.FIRST_WINDOW_SECONDS]
+    items += plan
+    slices = [item for item in items if isinstance(item, SliceSpec)]
+    assert slices == [SliceSpec(0, 0, 0.0, None)]
+    silence = sum(item.seconds for item in items if isinstance(item, Silence))
+    assert silence == pytest.approx(made.seconds)
 
 
 @pytest.mark.slow

@@ -121,3 +121,16 @@ def test_the_plan_is_the_same_whatever_pieces_the_audio_comes_in(pieces: int) ->
     whole = slice_all(probabilities, 30.0, 2.0)
     assert slice_all(probabilities, 30.0, 2.0, pieces=pieces) == whole
     assert any(not s.speech for s in whole)
+
+
+def test_a_short_channel_is_planned_at_its_first_speech() -> None:
+    info = AudioInfo(AudioFormat.WAV, 1, 16000, 40.0)
+    slicer = ChannelSlicer(info, Planning(120.0, 5.0, speech_only=True))
+    slicer.push(frames((2.4, QUIET), (0.032, SPEECH)))
+    assert slicer.finished
+    assert [s for s in slicer.out if s.speech] == [Stretch(63, None, speech=True, decided=75)]
+    slicer.out.clear()
+    slicer.push(frames((30.0, SPEECH), (7.0, QUIET)))
+    slicer.flush_silence()
+    slicer.end()
+    assert slicer.out == []
