@@ -52,6 +52,7 @@ class _Operation:
     authenticated: bool = True
     links: dict[str, Any] | None = None
     description: str = ""
+    example: dict[str, Any] | None = None
 
 
 def _operation_link(target: str, parameter: str) -> dict[str, Any]:
@@ -82,10 +83,33 @@ _LINE_DESCRIPTION = (
 #: Every route of the API by its operation id; `tests/unit/http/test_openapi.py` checks none is missing.
 OPERATIONS: dict[str, _Operation] = {
     "longRunningRecognize": _Operation(
-        _SUBMIT, _OPERATION, body=reference(_V2_REQUEST), links=_V2_LINKS
+        _SUBMIT,
+        _OPERATION,
+        body=reference(_V2_REQUEST),
+        links=_V2_LINKS,
+        example={
+            "config": {
+                "specification": {
+                    "languageCode": "ru-RU",
+                    "audioEncoding": "LINEAR16_PCM",
+                    "sampleRateHertz": 16000,
+                }
+            },
+            "audio": {"uri": "s3://bucket/call.wav"},
+        },
     ),
     "recognizeFileAsync": _Operation(
-        _SUBMIT, _OPERATION, body=reference(_V3_REQUEST), links=_V3_LINKS
+        _SUBMIT,
+        _OPERATION,
+        body=reference(_V3_REQUEST),
+        links=_V3_LINKS,
+        example={
+            "uri": "s3://bucket/call.wav",
+            "recognitionModel": {
+                "audioFormat": {"containerAudio": {"containerAudioType": "WAV"}},
+                "languageRestriction": {"restrictionType": "WHITELIST", "languageCode": ["ru-RU"]},
+            },
+        },
     ),
     "getRecognition": _Operation(_RESULT, None, description=_LINE_DESCRIPTION),
     "deleteRecognition": _Operation(_FIND, {"type": "object", "maxProperties": 0}),
@@ -253,9 +277,13 @@ def _describe(operation: dict[str, Any], spec: _Operation) -> None:
         operation["requestBody"] = {
             "required": True,
             "description": "JSON, whatever the Content-Type says",
-            "content": {"application/json": {"schema": spec.body}},
+            "content": {"application/json": _media(spec.body, spec.example)},
         }
     operation["responses"] = {str(status): _response(status, spec) for status in spec.statuses}
+
+
+def _media(schema: JsonSchema, example: dict[str, Any] | None) -> dict[str, Any]:
+    return {"schema": schema} if example is None else {"schema": schema, "example": example}
 
 
 def _limited(parameter: dict[str, Any]) -> dict[str, Any]:

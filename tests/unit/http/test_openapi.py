@@ -94,6 +94,23 @@ def test_submits_have_their_request_bodies_and_links(document: dict[str, Any]) -
     assert "security" not in document["paths"]["/health"]["get"]
 
 
+@pytest.mark.parametrize(
+    ("path", "name", "api"),
+    [
+        ("/stt/v3/recognizeFileAsync", V3_SCHEMA, "v3"),
+        ("/speech/stt/v2/longRunningRecognize", V2_SCHEMA, "v2"),
+    ],
+)
+def test_the_submit_examples_are_requests_the_reader_takes(
+    document: dict[str, Any], path: str, name: str, api: str
+) -> None:
+    example = document["paths"][path]["post"]["requestBody"]["content"]["application/json"][
+        "example"
+    ]
+    assert validator(document, name).is_valid(example)
+    assert parses(example, api)
+
+
 def test_error_answers_match_the_status_schema(harness: Harness, document: dict[str, Any]) -> None:
     status = validator(document, "Status")
     answers = [
