@@ -22,6 +22,7 @@ from asyncstt.errors import InvalidArgument
 from asyncstt.grpc.context import Door, rpc
 from asyncstt.grpc.errors import Unimplemented
 from asyncstt.iam.tokens import token_url
+from asyncstt.wire.lengths import check_lengths
 
 _ONLY_CREATE = "this server only exchanges a service account's JWT for an IAM token (Create)"
 
@@ -39,6 +40,7 @@ class IamTokenService(iam_token_service_pb2_grpc.IamTokenServiceServicer):
     def Create(
         self, request: CreateIamTokenRequest, context: grpc.ServicerContext
     ) -> CreateIamTokenResponse:
+        check_lengths(request)
         if request.WhichOneof("identity") != "jwt" or not request.jwt:
             raise InvalidArgument(
                 "send jwt: a JWT signed with an authorized key of the service account; "

@@ -14,6 +14,7 @@ from asyncstt.errors import InvalidArgument
 from asyncstt.http.deps import BodyDep
 from asyncstt.iam.tokens import TOKEN_PATH, TokenService, token_url
 from asyncstt.wire.json_body import load_object, parse_into
+from asyncstt.wire.lengths import check_lengths
 
 router = APIRouter(tags=["iam"])
 
@@ -26,6 +27,7 @@ def create_iam_token(request: Request, body: BodyDep) -> JSONResponse:
     (the public service's URL by default).
     """
     message = parse_into(load_object(body), CreateIamTokenRequest())
+    check_lengths(message)
     if message.WhichOneof("identity") != "jwt" or not message.jwt:
         raise InvalidArgument(
             'send {"jwt": "..."}: a JWT signed with an authorized key of the service account; '
