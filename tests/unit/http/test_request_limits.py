@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-
-import httpx
+from typing import Any
 
 from asyncstt.lengths import MAX_FOLDER_ID, MAX_STRING
 from tests.support.contract_cases import v3_body
 from tests.unit.http.conftest import Harness
 
 
-def refusal(response: httpx.Response) -> str:
+def refusal(response: Any) -> str:
     assert response.status_code == 400, response.text
     assert response.json()["code"] == 3
     message: str = response.json()["message"]
