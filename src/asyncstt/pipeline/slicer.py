@@ -283,6 +283,9 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
             yield _item(stretch, channel, lengths[channel] / TARGET_RATE, index)
         for slicer in slicers:
             slicer.out.clear()
+        if all(slicer.finished for slicer in slicers):
+            # Every channel's last slice runs to the end: the rest of the file is the workers' to read.
+            return
 
 
 def _item(stretch: Stretch, channel: int, length: float, index: Iterator[int]) -> PlanItem:

@@ -145,6 +145,24 @@ def test_a_short_file_is_handed_on_at_its_first_speech(
     assert silence == pytest.approx(made.seconds)
 
 
+def test_planning_stops_once_every_channel_has_its_last_slice(
+    reference_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = call(reference_audio, rounds=2)
+    path = made.write(tmp_path / "call.wav")
+    info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
+    read = reading_watched(monkeypatch)
+    plan = list(slicer.speech_slices(path, info, replace(PLANNING, slice_seconds=120.0)))
+    slices = [item for item in plan if isinstance(item, SliceSpec)]
+    assert [(s.index, s.channel, s.end) for s in slices] == [(0, 0, None), (1, 1, None)]
+    # The reader's first words come after JFK's first phrase, within the second window; the rest of the
+    # minute is not read.
+    assert read == [
+        slicer.FIRST_WINDOW_SECONDS,
+        slicer.FIRST_WINDOW_SECONDS + slicer.WINDOW_SECONDS,
+    ]
+
+
 @pytest.mark.slow
 def test_a_call_with_one_silent_channel_is_recognised_on_the_speaking_channel_only(
     harness_factory: Callable[..., Harness], reference_audio: Path, tmp_path: Path
