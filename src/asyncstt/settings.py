@@ -110,7 +110,7 @@ class ExecutionSettings(BaseModel):
     dask_address: str | None = None
     """Address of an external Dask scheduler (`tcp://host:8786`). Unset: a local cluster is started."""
     local_workers: int = 0
-    """Worker processes of the local cluster. 0: one per CPU core."""
+    """Worker processes of the local cluster. 0: one per GPU when the engine runs on CUDA, else one per CPU core at `engine.cpu_threads` threads each."""
     slice_seconds: float = 120.0
     """Nominal length of one slice of one channel, in seconds; cut points are moved to silence."""
     snap_window_seconds: float = 5.0

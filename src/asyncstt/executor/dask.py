@@ -16,6 +16,7 @@ import dask
 from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
+from asyncstt.engines.device import workers_wanted
 from asyncstt.errors import AsyncSttError, Unavailable
 from asyncstt.executor.worker import prepare
 from asyncstt.settings import EngineSettings, ExecutionSettings
@@ -78,7 +79,7 @@ class DaskExecutor:
         if self._address:
             self._client = self._connect(self._address)
         else:
-            workers = execution.local_workers or os.cpu_count() or 1
+            workers = execution.local_workers or workers_wanted(engine, os.cpu_count() or 1)
             self._cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
