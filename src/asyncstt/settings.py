@@ -112,9 +112,9 @@ class ExecutionSettings(BaseModel):
     local_workers: int = 0
     """Worker processes of the local cluster. 0: one per GPU when the engine runs on CUDA, else one per CPU core at `engine.cpu_threads` threads each."""
     slice_seconds: float = 120.0
-    """Nominal length of one slice of one channel, in seconds; cut points are moved to silence."""
+    """Nominal length of one slice of one channel, in seconds: of that channel's speech when slices are planned from speech (the faster-whisper engine with its VAD on), else of the file; cuts fall in the channel's pauses, or at the quietest moments shared by all channels."""
     snap_window_seconds: float = 5.0
-    """How far a cut point may move to find silence, in seconds either way."""
+    """How far a cut may move to find a pause or silence, in seconds either way."""
     lease_seconds: float = 30.0
     """How long a dispatcher's claim on an operation lasts without renewal, in seconds."""
     poll_interval_seconds: float = 0.2
