@@ -183,6 +183,12 @@ class GrpcSettings(BaseModel):
     """Largest gRPC message received or sent, in bytes. Unset: twice `limits.max_inline_bytes` plus 1 MiB, like the REST body cap, so that inline audio just over the limit gets its precise message."""
     workers: int = Field(default=32, gt=0)
     """Threads answering gRPC calls; each result stream being read holds one."""
+    handshake_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A connection that has not completed its TLS and HTTP/2 handshake in this time is closed, so idle or half-opened sockets cannot pile up in the process's open files."""
+    idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    """A connection with no call in flight for this long is closed (clients reconnect on their next call)."""
+    max_connections: int = Field(default=1000, gt=0)
+    """Most gRPC connections open at once per process; past it, new connections are refused until one closes."""
 
     @model_validator(mode="after")
     def _check_tls_pair(self) -> GrpcSettings:

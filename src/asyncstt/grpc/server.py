@@ -108,6 +108,11 @@ class GrpcServer:
                 ("grpc.max_send_message_length", limit),
                 # Two servers on one port would share its calls silently; the second must fail instead.
                 ("grpc.so_reuseport", 0),
+                # The gRPC door shares the process's open files with the REST door: sockets that never
+                # handshake, connections left idle and floods of connections are shed rather than kept.
+                ("grpc.server_handshake_timeout_ms", _ms(self.settings.handshake_timeout_seconds)),
+                ("grpc.max_connection_idle_ms", _ms(self.settings.idle_timeout_seconds)),
+                ("grpc.max_allowed_incoming_connections", self.settings.max_connections),
             ],
         )
         self.host = door.settings.host
@@ -178,3 +183,7 @@ def _address(host: str, port: int) -> str:
     except ValueError:
         is_v6 = False
     return f"[{host}]:{port}" if is_v6 else f"{host}:{port}"
+
+
+def _ms(seconds: float) -> int:
+    return max(int(seconds * 1000), 1)

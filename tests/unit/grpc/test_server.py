@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -149,3 +151,43 @@ def test_a_port_in_use_is_refused(grpc_harness: GrpcHarness) -> None:
 def test_a_door_that_is_off_is_not_built(grpc_harness: GrpcHarness) -> None:
     with pytest.raises(GrpcServerError, match="off"):
         GrpcServer(grpc_harness.door, GrpcSettings(port=0))
+
+
+def _sockets(port: int, count: int) -> list[socket.socket]:
+    opened = []
+    for _ in range(count):
+        connection = socket.create_connection(("127.0.0.1", port), timeout=5)
+        opened.append(connection)
+    return opened
+
+
+def _read_to_close(connection: socket.socket) -> bytes:
+    """Everything the server sends until it closes the connection (the socket's timeout bounds the wait)."""
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received
+
+
+def test_sockets_that_never_handshake_are_closed_and_past_the_cap_refused(
+    grpc_harness: GrpcHarness,
+) -> None:
+    settings = GrpcSettings(port=0, handshake_timeout_seconds=0.5, max_connections=4)
+    server = GrpcServer(grpc_harness.door, settings, port=0)
+    server.start()
+    try:
+        silent = _sockets(server.port, 6)
+        started = time.monotonic()
+        answers = [_read_to_close(connection) for connection in silent]
+        # Four were let in and given up on at the handshake timeout; the two past the cap were closed unread.
+        assert sum(b"handshake timeout" in answer for answer in answers) == 4
+        assert answers[4:] == [b"", b""]
+        assert time.monotonic() - started < 4
+        with open_channel(f"127.0.0.1:{server.port}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            answer = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
+        for connection in silent:
+            connection.close()
+    finally:
+        server.stop(1)
