@@ -45,8 +45,8 @@ from yandex.cloud.operation import (  # noqa: E402
 )
 
 from asyncstt.server.process import free_port  # noqa: E402
+from bench.measure import update_section  # noqa: E402
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## Operation polls over gRPC and REST"
 JFK = ROOT / "examples" / "jfk.wav"
 IDLE_SECONDS = 5.0
@@ -259,19 +259,6 @@ def section(args: argparse.Namespace, phases: list[Phase], idle_rate: float) -> 
     ]
 
 
-def write_section(lines: list[str], results: Path = RESULTS) -> None:
-    """Replace this benchmark's section of `results`, or add it at the end."""
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    body = "\n".join(lines) + "\n"
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        results.write_text(text.rstrip("\n") + "\n\n" + body)
-        return
-    following = text.find("\n## ", start + len(HEADING))
-    rest = "" if following < 0 else text[following + 1 :]
-    results.write_text(text[:start] + body + ("\n" + rest if rest else ""))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -290,7 +277,7 @@ def main() -> None:
     lines = section(args, phases, idle_rate)
     print("\n".join(lines))
     if args.write:
-        write_section(lines)
+        update_section(HEADING, "\n".join(lines[1:]))
 
 
 def run(args: argparse.Namespace, server: ServeProcess) -> tuple[list[Phase], float]:

@@ -48,12 +48,13 @@ from tests.support.dask_cluster import DaskCluster  # noqa: E402
 from tests.support.environment import child_environment  # noqa: E402
 from tests.support.serve import ServeProcess  # noqa: E402
 
+from bench.measure import update_section  # noqa: E402
+
 #: Hosts the tool agrees to load: it is a benchmark, not a way to flood someone else's server.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 SUBMIT_PATH = "/speech/stt/v2/longRunningRecognize"
 V3_SUBMIT_PATH = "/stt/v3/recognizeFileAsync"
 JFK = ROOT / "examples" / "jfk.wav"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 HEADING = "## API CPU per request"
 #: Prose lines of RESULTS.md are wrapped at this width, as the rest of the file is.
 WIDTH = 115
@@ -699,19 +700,6 @@ def _cpu_of(phases: list[Phase]) -> float:
     return spent / max(sum(p.requests for p in phases), 1) * 1000
 
 
-def write_section(lines: list[str], results: Path = RESULTS) -> None:
-    """Replace this benchmark's section of `results`, or add it at the end, leaving the others as they are."""
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    body = "\n".join(lines) + "\n"
-    start = text.find(HEADING + "\n")
-    if start < 0:
-        results.write_text(text.rstrip("\n") + "\n\n" + body)
-        return
-    following = text.find("\n## ", start + len(HEADING))
-    rest = "" if following < 0 else text[following + 1 :]
-    results.write_text(text[:start] + body + ("\n" + rest if rest else ""))
-
-
 def api_costs(args: argparse.Namespace) -> int:
     """Start the server, run every phase, print the section (and write it with `--write`)."""
     run = ApiRun(args.polls, args.submits, args.seconds, args.clients, args.rate, args.paced_polls)
@@ -723,7 +711,7 @@ def api_costs(args: argparse.Namespace) -> int:
     lines = api_section(args, phases, idle_rate)
     print("\n".join(lines))
     if args.write:
-        write_section(lines)
+        update_section(HEADING, "\n".join(lines[1:]))
     return 0 if all(set(p.statuses) == {200} for p in phases) else 1
 
 
