@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime
-from faster_whisper.utils import get_assets_path
 from numpy.typing import NDArray
 
 from asyncstt.audio.decode import TARGET_RATE
@@ -27,10 +26,20 @@ _MODEL_FILE = "silero_vad_v6.onnx"
 
 Probabilities = NDArray[np.float32]
 
+if TYPE_CHECKING:
+    import onnxruntime
+
 
 @functools.cache
 def _session() -> onnxruntime.InferenceSession:
-    """One model per process, on one thread: the workers own the other cores."""
+    """One model per process, on one thread: the workers own the other cores.
+
+    ONNX Runtime and faster-whisper are imported on first use, so a process that only describes the engine
+    (an API process before it plans a file) does not load them.
+    """
+    import onnxruntime
+    from faster_whisper.utils import get_assets_path
+
     options = onnxruntime.SessionOptions()
     options.inter_op_num_threads = 1
     options.intra_op_num_threads = 1
