@@ -187,15 +187,15 @@ def _probe_container(
             and (fmt is not AudioFormat.MP3 or _has_mp3_length_tag(path))
         )
         if duration is None or not believable:
-            counted = _counted_duration(container, stream, fmt, longest)
-            if counted > longest:
+            measured = _counted_duration(container, stream, fmt, longest)
+            if measured > longest:
                 # Counting stops just past the limit, so its figure says only that the audio is longer.
                 summed = " summed over its channels" if channels > 1 else ""
                 raise InvalidArgument(
                     f"the audio lasts more than the limit of "
                     f"{spoken_duration(limits.max_duration_seconds)}{summed}"
                 )
-            return AudioInfo(fmt, channels, rate, counted), None
+            return AudioInfo(fmt, channels, rate, measured), None
         if _exact_pcm(fmt, stream):
             return AudioInfo(fmt, channels, rate, duration), None
         # A header can claim a second for hours of packets: what they add up to is checked against the
