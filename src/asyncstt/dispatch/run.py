@@ -145,7 +145,7 @@ class OperationRunner:
         with keeper:
             run = _Run(operation, keeper, workdir)
             try:
-                transcript = self._recognise(run)
+                transcript = self._recognise_and_clean_up(run)
             except _LeaseLost:
                 self._outcome.leave(operation, lease_lost=keeper.lost.is_set())
                 return
@@ -162,8 +162,14 @@ class OperationRunner:
                 log.info("%s took %s", operation.id, run.timings.describe(), extra=run.log_extra)
                 if self._metrics is not None:
                     self._metrics.stages(run.timings.stages())
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
+
+    def _recognise_and_clean_up(self, run: _Run) -> Transcript:
+        """`_recognise`, with the fetched audio removed before the outcome is written, so that an operation seen
+        done has left nothing in the cache."""
+        try:
+            return self._recognise(run)
+        finally:
+            shutil.rmtree(run.workdir, ignore_errors=True)
 
     def _recognise(self, run: _Run) -> Transcript:
         operation = run.operation
