@@ -94,3 +94,13 @@ def call(seconds: float, seed: int = 0) -> tuple[Channel, Channel]:
         speaker = 1 - speaker
     left, right = (np.concatenate(parts) for parts in channels)
     return Channel(left, " ".join(texts[0])), Channel(right, " ".join(texts[1]))
+
+
+def stereo(left: Channel, right: Channel) -> tuple[Channel, Channel]:
+    """The two channels of one file: the shorter padded with silence to the length of the longer."""
+    length = max(len(left.samples), len(right.samples))
+
+    def padded(channel: Channel) -> Channel:
+        return Channel(np.pad(channel.samples, (0, length - len(channel.samples))), channel.text)
+
+    return padded(left), padded(right)
