@@ -17,17 +17,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 from tests.support.audio import write_wav
-from tests.support.environment import child_environment
 from tests.support.serve import ServeProcess
 
 from bench.material import call, continuous
 from bench.measure import LoadWatch, PeakRss, machine, update_section
+from bench.run import serving
 
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
 HEADING = "## Where the time goes (bench/profile.py)"
@@ -45,27 +43,6 @@ STAGES = (
     "assembly",
     "run",
 )
-
-
-@contextmanager
-def serving(root: Path, workers: int) -> Iterator[ServeProcess]:
-    """`asyncstt serve` on embedded defaults with `workers` local workers, `file://` links under `root`."""
-    data = root / "data"
-    data.mkdir()
-    env = child_environment(
-        {
-            "ASYNCSTT_FILE_SOURCES__ROOT": str(root),
-            "ASYNCSTT_EXECUTION__LOCAL_WORKERS": str(workers),
-            "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
-        }
-    )
-    server = ServeProcess(data, env, [])
-    server.start()
-    server.api_key = server.create_key()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def stage_sums(server: ServeProcess) -> dict[str, float]:

@@ -55,10 +55,8 @@ class ServiceRun:
 
 
 @contextmanager
-def serving(
-    root: Path, workers: int, extra: dict[str, str] | None = None
-) -> Iterator[ServeProcess]:
-    """`asyncstt serve` on embedded defaults, `workers` Dask workers, `file://` links under `root`."""
+def serving(root: Path, workers: int) -> Iterator[ServeProcess]:
+    """`asyncstt serve` on embedded defaults, `workers` Dask workers, `file://` links under `root`, no quotas."""
     data = root / f"serve-{workers}-{time.monotonic_ns()}"
     data.mkdir()
     env = child_environment(
@@ -66,7 +64,6 @@ def serving(
             "ASYNCSTT_FILE_SOURCES__ROOT": str(root),
             "ASYNCSTT_EXECUTION__LOCAL_WORKERS": str(workers),
             "ASYNCSTT_IAM__QUOTAS__ENABLED": "false",
-            **(extra or {}),
         }
     )
     server = ServeProcess(data, env, [])
