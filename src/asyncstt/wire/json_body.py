@@ -6,6 +6,7 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -154,6 +155,19 @@ def parse_into(data: dict[str, Any], message: M) -> M:
     return message
 
 
+def present_fields(
+    data: dict[str, Any], descriptor: Descriptor, path: str
+) -> Iterator[tuple[FieldDescriptor, str, Any]]:
+    """The fields of `descriptor` that the JSON object `data` gives a value other than null (by their proto or
+    camelCase name; unknown keys are skipped, as the parser ignores them), each with its path for messages."""
+    fields = {field.name: field for field in descriptor.fields}
+    fields.update({field.json_name: field for field in descriptor.fields})
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is not None and value is not None:
+            yield field, f"{path}.{key}" if path else key, value
+
+
 def check_scalars(data: dict[str, Any], descriptor: Descriptor, path: str) -> None:
     """Integers as JSON integers or decimal strings, booleans as `true`/`false`, floating-point numbers as JSON
     numbers or the strings proto3 JSON allows (`"1.5"`, `"NaN"`, `"Infinity"`); `null` for a field that is not
@@ -162,13 +176,7 @@ def check_scalars(data: dict[str, Any], descriptor: Descriptor, path: str) -> No
     The parser alone takes far more (`"1e3"`, `"1_000"` and `"\\t16"` as integers, `true` and `" 1"` as
     numbers); a client sending those has a bug to be told about.
     """
-    fields = {field.name: field for field in descriptor.fields}
-    fields.update({field.json_name: field for field in descriptor.fields})
-    for key, value in data.items():
-        field = fields.get(key)
-        if field is None or value is None:
-            continue
-        where = f"{path}.{key}" if path else key
+    for field, where, value in present_fields(data, descriptor, path):
         items = value if field.is_repeated and isinstance(value, list) else [value]
         for item in items:
             if field.type == FieldDescriptor.TYPE_MESSAGE:

@@ -40,7 +40,13 @@ from asyncstt.wire.analytics import (
     conversation_message,
     speaker_message,
 )
-from asyncstt.wire.json_body import decode_base64, is_enum_value, load_object, parse_into
+from asyncstt.wire.json_body import (
+    decode_base64,
+    is_enum_value,
+    load_object,
+    parse_into,
+    present_fields,
+)
 from asyncstt.wire.lengths import check_lengths
 
 _CONTAINERS: dict[int, AudioEncoding] = {
@@ -194,13 +200,7 @@ def _check_shape(data: dict[str, Any], descriptor: Descriptor, path: str) -> Non
     Checked here because the parser, told to ignore unknown fields, silently drops an unknown enum name (a typo
     would become the default) and takes a string where an object belongs.
     """
-    fields = {field.name: field for field in descriptor.fields}
-    fields.update({field.json_name: field for field in descriptor.fields})
-    for key, value in data.items():
-        field = fields.get(key)
-        if field is None or value is None:
-            continue
-        where = f"{path}.{key}" if path else key
+    for field, where, value in present_fields(data, descriptor, path):
         if field.is_repeated:
             if not isinstance(value, list):
                 raise InvalidArgument(f"invalid request body: {where}: expected a JSON array")
