@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,26 @@ from pathlib import Path
 import psutil
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+@contextmanager
+def sampling(interval: float, sample: Callable[[], None]) -> Iterator[None]:
+    """Call `sample` at the start, every `interval` seconds on a thread of its own, and at the end."""
+    stop = threading.Event()
+
+    def repeat() -> None:
+        while not stop.wait(interval):
+            sample()
+
+    sample()
+    thread = threading.Thread(target=repeat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        sample()
 
 
 @dataclass
@@ -24,21 +44,11 @@ class LoadWatch:
 
     @contextmanager
     def watch(self) -> Iterator[LoadWatch]:
-        stop = threading.Event()
-        self.samples.append(os.getloadavg()[0])
-
-        def sample() -> None:
-            while not stop.wait(1.0):
-                self.samples.append(os.getloadavg()[0])
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        try:
+        with sampling(1.0, self.sample):
             yield self
-        finally:
-            stop.set()
-            thread.join()
-            self.samples.append(os.getloadavg()[0])
+
+    def sample(self) -> None:
+        self.samples.append(os.getloadavg()[0])
 
     def summary(self) -> dict[str, float]:
         return {
@@ -65,19 +75,8 @@ class PeakRss:
 
     @contextmanager
     def watch(self) -> Iterator[PeakRss]:
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.wait(0.2):
-                self.sample()
-
-        thread = threading.Thread(target=sample, daemon=True)
-        thread.start()
-        try:
+        with sampling(0.2, self.sample):
             yield self
-        finally:
-            stop.set()
-            thread.join()
 
     def sample(self) -> None:
         with suppress(psutil.Error):
