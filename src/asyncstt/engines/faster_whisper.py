@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.transcribe import get_ctranslate2_storage
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
+from asyncstt.engines.allocator import keep_engine_buffers
 from asyncstt.engines.base import (
     SAMPLE_RATE,
     EngineCapabilities,
@@ -63,6 +66,23 @@ class EngineFailure(Internal):
     """The speech recognition engine failed."""
 
 
+class WindowByWindowWhisper(WhisperModel):  # type: ignore[misc]
+    """Whisper whose encoder takes a batch's windows one at a time on the CPU.
+
+    The encoder's self-attention over a window's 1,500 frames holds about 54 MB at once (6 heads x 1,500^2
+    float32 scores); over a batch of 8 windows that was 430 MB a worker. One window at a time took the same time
+    on the CPU (the matrix products stay large); the decoder still decodes the whole batch together.
+    """
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        if features.ndim == 2 or len(features) == 1 or self.model.device != "cpu":
+            return super().encode(features)
+        encode = super().encode
+        return get_ctranslate2_storage(
+            np.concatenate([np.asarray(encode(window)) for window in features])
+        )
+
+
 class FasterWhisperEngine:
     """Whisper through faster-whisper; loads the model once, never downloads anything."""
 
@@ -72,8 +92,9 @@ class FasterWhisperEngine:
         directory = model_dir(settings)
         device = resolve_device(settings)
         compute_type = resolve_compute_type(settings, device)
+        keep_engine_buffers()
         try:
-            self._model = WhisperModel(
+            self._model = WindowByWindowWhisper(
                 str(directory),
                 device=device,
                 compute_type=compute_type,

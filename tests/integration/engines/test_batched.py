@@ -8,9 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper import WhisperModel
 
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineSegment
 from asyncstt.engines.catalog import load_engine
+from asyncstt.engines.faster_whisper import WindowByWindowWhisper
+from asyncstt.engines.whisper_model import model_dir
 from asyncstt.settings import EngineSettings
 from tests.support.audio import read_wav_mono
 from tests.support.wer import JFK_REFERENCE, LIBRIVOX, librivox_reference, word_errors
@@ -87,3 +90,25 @@ def test_silence_and_noise_give_no_segments(batch_size: int, vad: bool, level: f
     engine = load_engine(EngineSettings(batch_size=batch_size, vad=vad))
     noise = np.random.default_rng(3).normal(0.0, level, 5 * SAMPLE_RATE).astype(np.float32)
     assert engine.recognise(noise, "en-US") == []
+
+
+def test_windows_encoded_one_at_a_time_match_the_batch_encoded_at_once(
+    readings: tuple[np.ndarray, str],
+) -> None:
+    directory = str(model_dir(BATCHED))
+    whole = WhisperModel(directory, device="cpu", compute_type="int8", cpu_threads=1)
+    by_window = WindowByWindowWhisper(directory, device="cpu", compute_type="int8", cpu_threads=1)
+    samples, _ = readings
+    window = 30 * SAMPLE_RATE
+    laid = np.zeros(3 * window, np.float32)
+    laid[: min(len(samples), len(laid))] = samples[: len(laid)]
+    features = np.stack(
+        [
+            whole.feature_extractor(laid[start : start + window])[:, :3000]
+            for start in (0, window, 2 * window)
+        ]
+    )
+    expected = np.asarray(whole.encode(features))
+    encoded = np.asarray(by_window.encode(features))
+    assert encoded.shape == expected.shape == (3, 1500, 384)
+    np.testing.assert_allclose(encoded, expected, atol=1e-3)

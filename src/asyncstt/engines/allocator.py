@@ -1,0 +1,41 @@
+"""How the C allocator hands the engine its working buffers.
+
+CTranslate2 allocates and frees its buffers (a few MB to tens of MB each) for every batch it decodes. glibc gives
+an allocation above its mmap threshold pages of its own and returns them on free, so the next batch faults every
+page in again. Left alone, glibc raises the threshold as such buffers come and go; but a process started with
+`MALLOC_TRIM_THRESHOLD_` set (Dask's nanny sets it for every worker it spawns) keeps it at 128 KiB for good, and
+the engine then ran 1.7 times slower with three times the system time (bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import logging
+
+log = logging.getLogger(__name__)
+
+#: glibc's mallopt parameter for the mmap threshold.
+_M_MMAP_THRESHOLD = -3
+#: The highest threshold glibc's own adjustment reaches on 64-bit machines: buffers up to this size are taken
+#: from the heap and reused; memory freed at the heap's top is still returned under the trim threshold.
+MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
+
+
+@functools.cache
+def keep_engine_buffers() -> bool:
+    """Raise glibc's mmap threshold in this process, once; False where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    if mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) != 1:
+        log.warning("the C library refused an mmap threshold of %d bytes", MMAP_THRESHOLD_BYTES)
+        return False
+    return True
