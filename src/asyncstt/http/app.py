@@ -8,6 +8,7 @@ from asyncstt import __version__
 from asyncstt.http.errors import install_error_handling
 from asyncstt.http.limits import install_limits
 from asyncstt.http.openapi import install_openapi
+from asyncstt.http.polls import PollShortcut
 from asyncstt.http.routes import health, iam, operations, page, subtitles, v2, v3
 from asyncstt.http.routes import metrics as metrics_route
 from asyncstt.iam.auth import Authenticator
@@ -39,6 +40,8 @@ def create_app(
     app.state.tokens = authenticator.tokens
     app.state.metrics = metrics or Metrics()
     app.state.max_body_bytes = 2 * service.settings.limits.max_inline_bytes + 1024**2
+    # Innermost of the layers: a poll still gets its request id and the limits' guard.
+    app.add_middleware(PollShortcut)
     install_limits(app, service.settings.http)
     install_error_handling(app)
     app.include_router(v2.router)

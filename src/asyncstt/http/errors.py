@@ -65,11 +65,16 @@ def _count(request: Request, code: int) -> None:
 async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AsyncSttError):
         raise exc
-    _count(request, exc.code)
+    return service_error_response(request, exc)
+
+
+def service_error_response(request: Request, error: AsyncSttError) -> JSONResponse:
+    """The answer to a request refused with `error`, counted, and audited when it is a refusal of access."""
+    _count(request, error.code)
     authenticator: Authenticator = request.app.state.authenticator
     principal: Principal | None = getattr(request.state, "principal", None)
-    authenticator.record_denial(principal, f"{request.method} {request.url.path}", exc)
-    return error_response(exc, request_id(request))
+    authenticator.record_denial(principal, f"{request.method} {request.url.path}", error)
+    return error_response(error, request_id(request))
 
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,8 @@ from fastapi.responses import Response
 
 from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep, in_thread
 from asyncstt.http.responses import operation_response
+from asyncstt.service.caller import Caller
+from asyncstt.service.operations import OperationService
 
 router = APIRouter(tags=["operations"])
 
@@ -33,9 +35,12 @@ async def get_operation(
 ) -> Response:
     """The operation, from whichever folder of the caller's holds it (`x-folder-id` narrows it to one); a
     queued one with its place in the queue."""
+    return await in_thread(lambda: read_operation(caller, service, operation_id, folder_id or ""))
 
-    def read() -> Response:
-        _, operation = caller.find(service, operation_id, folder_id or "")
-        return operation_response(operation, service.queue_position(operation))
 
-    return await in_thread(read)
+def read_operation(
+    caller: Caller, service: OperationService, operation_id: str, folder_id: str
+) -> Response:
+    """What `get_operation` answers, read on the worker thread (http/polls.py serves it the same way)."""
+    _, operation = caller.find(service, operation_id, folder_id)
+    return operation_response(operation, service.queue_position(operation))

@@ -20,6 +20,8 @@ from asyncstt.http.deps import (
 from asyncstt.http.responses import operation_response
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
+from asyncstt.service.caller import Caller
+from asyncstt.service.operations import OperationService
 from asyncstt.wire.v3 import (
     recognize_file_request_from_json,
     render_recognition,
@@ -84,27 +86,34 @@ async def get_recognition(
     rather than a broken stream. With `partial=true` (our extension) a running operation streams what it has
     recognised so far, a prefix of its final stream, and a finished one its whole result.
     """
-    identifier = _operation_id(operation_id, operation_id_snake)
+    identifier = operation_id_of(operation_id, operation_id_snake)
+    lines = await in_thread(
+        lambda: read_recognition(caller, service, identifier, folder_id or "", partial)
+    )
+    return Response(lines, media_type="application/json")
 
-    def read() -> bytes:
-        _, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
-        if partial:
-            transcript = service.partial_recognition_of(operation)
-        else:
-            transcript = service.recognition_of(operation)
-        started = time.monotonic()
 
-        def wall_time_ms() -> int:
-            return round((time.monotonic() - started) * 1000)
+def read_recognition(
+    caller: Caller, service: OperationService, identifier: str, folder_id: str, partial: bool
+) -> bytes:
+    """The body `get_recognition` answers, read and rendered on the worker thread (http/polls.py serves it
+    the same way)."""
+    _, operation = caller.find(service, identifier, folder_id, QuotaKind.V3_POLL)
+    if partial:
+        transcript = service.partial_recognition_of(operation)
+    else:
+        transcript = service.recognition_of(operation)
+    started = time.monotonic()
 
-        return b"".join(
-            render_stream_line(response)
-            for response in render_recognition(
-                identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
-            )
+    def wall_time_ms() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    return b"".join(
+        render_stream_line(response)
+        for response in render_recognition(
+            identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
         )
-
-    return Response(await in_thread(read), media_type="application/json")
+    )
 
 
 @router.delete("/stt/v3/deleteRecognition", operation_id="deleteRecognition")
@@ -116,7 +125,7 @@ async def delete_recognition(
     folder_id: FolderHeader = None,
 ) -> JSONResponse:
     """Remove the operation with its results and audio at once; a later get answers 404."""
-    identifier = _operation_id(operation_id, operation_id_snake)
+    identifier = operation_id_of(operation_id, operation_id_snake)
 
     def delete() -> None:
         principal, operation = caller.find(service, identifier, folder_id or "", QuotaKind.V3_POLL)
@@ -126,7 +135,8 @@ async def delete_recognition(
     return JSONResponse({})
 
 
-def _operation_id(camel: str | None, snake: str | None) -> str:
+def operation_id_of(camel: str | None, snake: str | None) -> str:
+    """The operation id a v3 result request names, in either spelling of the parameter."""
     value = (camel or snake or "").strip()
     if not value:
         raise InvalidArgument("the query parameter operationId is required")
