@@ -28,6 +28,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.selectable import Select
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import Idempotency, Operation, OperationState, Progress
@@ -60,7 +62,7 @@ def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """What a claim chooses from: QUEUED operations and RUNNING ones whose lease has run out."""
     return or_(
         operations.c.state == _QUEUED,
@@ -75,6 +77,26 @@ def _urgent(now: datetime, deferred_deadline_seconds: float | None) -> ColumnEle
         return urgent
     aged_before = now - timedelta(seconds=deferred_deadline_seconds)
     return or_(urgent, operations.c.created_at <= aged_before)
+
+
+def _ahead(own_urgent: bool, ages: bool) -> Select[int]:
+    """The count of claimable operations that a claim takes before a queued one: ahead of an urgent operation
+    older urgent ones; of any other, every urgent one and older others. Built once per shape, so a poll of a
+    queued operation pays for its query, not for building and keying a statement."""
+    urgent = operations.c.priority == int(Priority.STANDARD)
+    if ages:
+        urgent = or_(urgent, operations.c.created_at <= bindparam("aged_before"))
+    created_at: BindParameter[datetime] = bindparam("created_at")
+    older = or_(
+        operations.c.created_at < created_at,
+        and_(operations.c.created_at == created_at, operations.c.id < bindparam("operation_id")),
+    )
+    ahead = and_(urgent, older) if own_urgent else or_(urgent, older)
+    return select(func.count()).where(_claimable(bindparam("now")), ahead)
+
+
+#: `_ahead` of each shape: (the operation is urgent, deferred operations age into urgent ones).
+_AHEAD = {(own, ages): _ahead(own, ages) for own in (False, True) for ages in (False, True)}
 
 
 def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -212,23 +234,19 @@ class SqlStore(SqlWebhookOutbox):
     def queue_position(
         self, operation: Operation, now: datetime, deferred_deadline_seconds: float | None = None
     ) -> int:
-        urgent = _urgent(now, deferred_deadline_seconds)
-        older = or_(
-            operations.c.created_at < operation.created_at,
-            and_(
-                operations.c.created_at == operation.created_at,
-                operations.c.id < operation.id,
-            ),
-        )
-        aged = deferred_deadline_seconds is not None and (
-            operation.created_at <= now - timedelta(seconds=deferred_deadline_seconds)
-        )
-        own_urgent = operation.priority is Priority.STANDARD or aged
-        # Ahead of an urgent operation: older urgent ones; of any other: every urgent one and older others.
-        ahead = and_(urgent, older) if own_urgent else or_(urgent, older)
-        statement = select(func.count()).where(_claimable(now), ahead)
+        values: dict[str, Any] = {
+            "now": now,
+            "created_at": operation.created_at,
+            "operation_id": operation.id,
+        }
+        own_urgent = operation.priority is Priority.STANDARD
+        ages = deferred_deadline_seconds is not None
+        if deferred_deadline_seconds is not None:
+            aged_before = values["aged_before"] = now - timedelta(seconds=deferred_deadline_seconds)
+            own_urgent = own_urgent or operation.created_at <= aged_before
+        statement = _AHEAD[own_urgent, ages]
         with self._engine.connect() as connection:
-            return 1 + connection.execute(statement).scalar_one()
+            return 1 + connection.execute(statement, values).scalar_one()
 
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:
         statement = (
