@@ -30,7 +30,7 @@ from tests.support.wer import word_errors, words  # noqa: E402
 from asyncstt.engines.whisper_model import model_dir  # noqa: E402
 from asyncstt.settings import EngineSettings  # noqa: E402
 
-#: The peer's batch size when the service's own settings decode sequentially.
+#: The peer's batch size, as speaches runs it, whatever the service's own.
 PEER_BATCH_SIZE = 8
 #: Threads the bare engine runs on: both cores of the benchmark machine.
 THREADS = 2
@@ -50,8 +50,7 @@ class BareEngine:
         cls, settings: EngineSettings | None = None, threads: int = THREADS
     ) -> BareEngine:
         engine = settings or EngineSettings()
-        batch = engine.batch_size if engine.batch_size > 1 else PEER_BATCH_SIZE
-        return cls(model_dir(engine), engine.beam_size, batch, threads)
+        return cls(model_dir(engine), engine.beam_size, PEER_BATCH_SIZE, threads)
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,8 @@ class PeakRss:
 
     pid: int
     peak: int = 0
+    #: Each process's own peak, by pid (the root first), so a result can say which process held what.
+    each: dict[int, int] = field(default_factory=dict)
 
     @contextmanager
     def watch(self) -> Iterator[PeakRss]:
@@ -84,12 +86,20 @@ class PeakRss:
             total = 0
             for process in [root, *root.children(recursive=True)]:
                 with suppress(psutil.Error):
-                    total += process.memory_info().rss
+                    rss = process.memory_info().rss
+                    total += rss
+                    self.each[process.pid] = max(self.each.get(process.pid, 0), rss)
             self.peak = max(self.peak, total)
 
     @property
     def gib(self) -> float:
         return self.peak / 1024**3
+
+    def breakdown(self) -> str:
+        """Each process's own peak in MiB, the server's first, then the largest (peaks need not coincide)."""
+        root = self.each.get(self.pid, 0)
+        others = sorted((rss for pid, rss in self.each.items() if pid != self.pid), reverse=True)
+        return " + ".join(f"{rss / 1024**2:.0f}" for rss in [root, *others]) + " MiB"
 
 
 def machine() -> str:

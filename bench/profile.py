@@ -144,6 +144,7 @@ def main() -> None:
     body = f"{what}, {machine()}.\n\n" + table(
         stages, wall, args.workers, args.files, rss.gib, load.text()
     )
+    body += f"\nEach process's own peak RSS (the API process first): {rss.breakdown()}.\n"
     print(body)
     if args.write:
         update_section(HEADING, body)

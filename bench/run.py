@@ -52,6 +52,8 @@ class ServiceRun:
     texts: dict[str, str]
     peak_rss_gib: float
     load: str
+    #: Each process's own peak (the API process first, then the workers and helpers, largest first).
+    peak_rss_each: str = ""
 
 
 @contextmanager
@@ -107,7 +109,7 @@ def service_run(root: Path, path: Path, workers: int, warm: Path, timeout: float
             started = time.perf_counter()
             texts = recognise(server, path, timeout)
             seconds = time.perf_counter() - started
-        return ServiceRun(seconds, texts, rss.gib, load.text())
+        return ServiceRun(seconds, texts, rss.gib, load.text(), rss.breakdown())
 
 
 def wer(hypothesis: str, reference: str) -> float:
@@ -199,7 +201,8 @@ def memory(root: Path, scale: float, warm: Path) -> str:
     run = service_run(root, path, 2, warm, timeout=4 * 3600)
     rows = [
         f"| {length / 3600:.2f} h stereo call, 2 workers | peak RSS {run.peak_rss_gib:.2f} GiB of the whole server "
-        f"process tree (target <= 1 GiB); {run.seconds:.0f} s, {2 * length / run.seconds:.0f}x real time per "
+        f"process tree (target <= 1 GiB; each process's peak: "
+        f"{run.peak_rss_each}); {run.seconds:.0f} s, {2 * length / run.seconds:.0f}x real time per "
         f"channel | {run.load} |"
     ]
     return table(

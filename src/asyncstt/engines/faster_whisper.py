@@ -15,7 +15,7 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import get_ctranslate2_storage
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-from asyncstt.engines.allocator import keep_engine_buffers
+from asyncstt.engines.allocator import keep_engine_buffers, release_free_memory
 from asyncstt.engines.base import (
     SAMPLE_RATE,
     EngineCapabilities,
@@ -75,7 +75,11 @@ class WindowByWindowWhisper(WhisperModel):  # type: ignore[misc]
     """
 
     def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
-        if features.ndim == 2 or len(features) == 1 or self.model.device != "cpu":
+        if self.model.device != "cpu":
+            return super().encode(features)
+        # Called once per batch: the last batch's buffers go back to the system before this one's are taken.
+        release_free_memory()
+        if features.ndim == 2 or len(features) == 1:
             return super().encode(features)
         encode = super().encode
         return get_ctranslate2_storage(

@@ -42,3 +42,32 @@ def test_large_buffers_come_from_the_heap_once_set_even_under_a_fixed_trim_thres
     )
     before, kept, after, again = answer.stdout.split()
     assert (before, kept, after, again) == ("1", "True", "0", "True")
+
+
+_RELEASE_PROBE = """
+from asyncstt.engines.allocator import keep_engine_buffers, release_free_memory
+
+def resident_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * 4096 // 2**20
+
+keep_engine_buffers()
+buffers = [bytearray(2**20) for _ in range(200)]
+del buffers[:-1]
+before = resident_mib()
+release_free_memory()
+print(before - resident_mib())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_freed_heap_buffers_go_back_to_the_system_when_released() -> None:
+    environment = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    answer = subprocess.run(
+        [sys.executable, "-c", _RELEASE_PROBE],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(answer.stdout) >= 150
