@@ -7,8 +7,9 @@ inside their slice: the engine's own VAD drops them before Whisper sees them, wh
 slice would. A longer silence ends the slice and is never decoded by a worker.
 
 A slice holds about `slice_seconds` of speech (pauses the engine drops do not count) and ends in the longest
-pause within `snap_window_seconds` of that. Near the end of the file slices hold half of the work left (never
-under half a slice), so that two workers finish a file together. The plan depends only on the samples and the
+pause within `snap_window_seconds` of that; a long file's first slice of each channel holds a quarter of that, so
+the workers start early. Near the end of the file slices hold half of the work left (never under half a slice),
+so that two workers finish a file together. The plan depends only on the samples and the
 planning settings, not on how the file is read: saved slices stay valid.
 """
 
@@ -49,6 +50,13 @@ MAX_SPAN_SLICES = 3
 TAIL_SHARE = 0.5
 #: ...and at least this share of a nominal slice: Whisper pads short audio to 30 s windows anyway.
 MIN_SLICE_SHARE = 0.5
+#: A channel's first slice holds this share of a nominal slice when the file holds plenty of work, so that the
+#: workers start once a little of each channel is planned, not after a whole slice's speech has been read: on a
+#: call, half of whose audio is the other party, a full first slice was decided only after about 4 minutes of
+#: the file, 1.6 s of planning while both workers waited.
+FIRST_SLICE_SHARE = 0.25
+#: ...when the file holds at least this many nominal slices of work, summed over channels.
+FIRST_SLICE_WORK = 4
 
 
 def _frames(seconds: float) -> int:
@@ -111,6 +119,7 @@ class ChannelSlicer:
         self._pause: int | None = None
         self._target: int | None = None
         self._final = False
+        self._first = True
         #: The channel's last slice is planned: what follows needs no judging.
         self.finished = False
 
@@ -166,6 +175,9 @@ class ChannelSlicer:
         share = max(
             MIN_SLICE_SHARE, min(1.0, left * self._channels * TAIL_SHARE / self._slice_seconds)
         )
+        if self._first and left * self._channels >= FIRST_SLICE_WORK * self._slice_seconds:
+            share = FIRST_SLICE_SHARE
+        self._first = False
         target = _frames(share * self._slice_seconds)
         # A slice that would leave less than the smallest slice after it runs to the end instead.
         self._target = None if _frames(left) < target + self._min_slice else target

@@ -134,3 +134,12 @@ def test_a_short_channel_is_planned_at_its_first_speech() -> None:
     slicer.flush_silence()
     slicer.end()
     assert slicer.out == []
+
+
+def test_a_long_files_first_slice_holds_a_quarter_of_a_slice_so_the_workers_start_early() -> None:
+    phrases = [(4.6, SPEECH), (0.4, QUIET)] * 40  # 200 s: five slices of 40 s
+    spans = speech(slice_all(frames(*phrases), 40.0, 3.0))
+    first_start, first_end = spans[0]
+    assert (first_end or 0.0) - (first_start or 0.0) == pytest.approx(10, abs=3)
+    second_start, second_end = spans[1]
+    assert (second_end or 0.0) - (second_start or 0.0) == pytest.approx(40, abs=3)
