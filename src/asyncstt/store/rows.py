@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -44,6 +45,13 @@ def row_of(operation: Operation) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=1024)
+def spec_of(text: str) -> RecognitionSpec:
+    """The spec a `spec` column holds. A spec is immutable and a poll reads the same one again and again, so
+    each text is parsed once while it is among the most recently read."""
+    return RecognitionSpec.from_json(text)
+
+
 def operation_of(row: RowMapping) -> Operation:
     """The operation an `operations` row holds, its result decompressed."""
     result = row["result"]
@@ -52,7 +60,7 @@ def operation_of(row: RowMapping) -> Operation:
         folder_id=row["folder_id"],
         created_by=row["created_by"],
         api=ApiVersion(row["api"]),
-        spec=RecognitionSpec.from_json(row["spec"]),
+        spec=spec_of(row["spec"]),
         source_uri=row["source_uri"],
         created_at=row["created_at"],
         modified_at=row["modified_at"],
