@@ -1,8 +1,8 @@
 """The reads clients repeat most, served without FastAPI's per-request routing and parameter resolution.
 
 A client polls `GET /operations/{id}` (and a v3 client `GET /stt/v3/getRecognition`) again and again until its
-operation is done; reading and rendering one costs a tenth of a millisecond, while FastAPI's router and its
-resolution of each declared header, query and dependency cost about twice that again. `PollShortcut` is an
+operation is done; reading and rendering one costs about 0.15 ms of CPU, and FastAPI's router with its
+resolution of each declared header, query and dependency cost about 0.25 ms more. `PollShortcut` is an
 ASGI layer in front of the router: it recognises those two GETs by their path, reads the headers and query
 parameters the routes declare, exactly as FastAPI reads them, and answers through the routes' own functions
 (`read_operation`, `read_recognition`), with errors answered as http/errors.py answers them for any route.
