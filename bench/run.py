@@ -52,7 +52,7 @@ class ServiceRun:
     texts: dict[str, str]
     peak_rss_gib: float
     load: str
-    #: Each process's own peak (the API process first, then the workers and helpers, largest first).
+    #: Each process's own peak (the API process first, then the workers and the resource tracker, largest first).
     peak_rss_each: str = ""
 
 
