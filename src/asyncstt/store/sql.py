@@ -70,12 +70,18 @@ def _claimable(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     )
 
 
-def _urgent(now: datetime, deferred_deadline_seconds: float | None) -> ColumnElement[bool]:
-    """Standard operations, and deferred ones that waited `deferred_deadline_seconds` (None: never)."""
-    urgent = operations.c.priority == int(Priority.STANDARD)
+def _aged_before(now: datetime, deferred_deadline_seconds: float | None) -> datetime | None:
+    """The creation time at or before which a deferred operation has waited its deadline (None: none ages)."""
     if deferred_deadline_seconds is None:
+        return None
+    return now - timedelta(seconds=deferred_deadline_seconds)
+
+
+def _urgent(aged_before: datetime | BindParameter[Any] | None) -> ColumnElement[bool]:
+    """Standard operations, and deferred ones created at or before `aged_before` (None: none ages)."""
+    urgent = operations.c.priority == int(Priority.STANDARD)
+    if aged_before is None:
         return urgent
-    aged_before = now - timedelta(seconds=deferred_deadline_seconds)
     return or_(urgent, operations.c.created_at <= aged_before)
 
 
@@ -83,9 +89,7 @@ def _ahead(own_urgent: bool, ages: bool) -> Select[int]:
     """The count of claimable operations that a claim takes before a queued one: ahead of an urgent operation
     older urgent ones; of any other, every urgent one and older others. Built once per shape, so a poll of a
     queued operation pays for its query, not for building and keying a statement."""
-    urgent = operations.c.priority == int(Priority.STANDARD)
-    if ages:
-        urgent = or_(urgent, operations.c.created_at <= bindparam("aged_before"))
+    urgent = _urgent(bindparam("aged_before") if ages else None)
     created_at: BindParameter[datetime] = bindparam("created_at")
     older = or_(
         operations.c.created_at < created_at,
@@ -204,7 +208,7 @@ class SqlStore(SqlWebhookOutbox):
         deferred_deadline_seconds: float | None = None,
     ) -> Claim | None:
         # Standard and aged deferred operations first, each group oldest first.
-        rank = case((_urgent(now, deferred_deadline_seconds), 0), else_=1)
+        rank = case((_urgent(_aged_before(now, deferred_deadline_seconds)), 0), else_=1)
         candidate = (
             select(operations.c.id, operations.c.state)
             .where(_claimable(now))
@@ -240,11 +244,11 @@ class SqlStore(SqlWebhookOutbox):
             "operation_id": operation.id,
         }
         own_urgent = operation.priority is Priority.STANDARD
-        ages = deferred_deadline_seconds is not None
-        if deferred_deadline_seconds is not None:
-            aged_before = values["aged_before"] = now - timedelta(seconds=deferred_deadline_seconds)
+        aged_before = _aged_before(now, deferred_deadline_seconds)
+        if aged_before is not None:
+            values["aged_before"] = aged_before
             own_urgent = own_urgent or operation.created_at <= aged_before
-        statement = _AHEAD[own_urgent, ages]
+        statement = _AHEAD[own_urgent, aged_before is not None]
         with self._engine.connect() as connection:
             return 1 + connection.execute(statement, values).scalar_one()
 
