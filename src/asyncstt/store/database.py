@@ -1,7 +1,8 @@
 """The SQL engine under the stores: store URLs, SQLite's connection settings and transactions, and migrations.
 
 On SQLite, every transaction starts with an explicit BEGIN (the sqlite3 module would skip it before SELECT and DDL),
-and transactions that write start with `BEGIN IMMEDIATE`, taking the write lock before they read. On PostgreSQL,
+and transactions that write start with `BEGIN IMMEDIATE`, taking the write lock before they read; a read of one
+statement (`single_reader_of`) takes none, as one statement sees one snapshot anyway. On PostgreSQL,
 processes that start together migrate one after the other under an advisory lock.
 """
 
@@ -33,8 +34,9 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 #: Key of the PostgreSQL advisory lock that serialises migrations of processes starting together.
 MIGRATION_LOCK_KEY = 0x61737974_74000001
-#: Execution option read by the SQLite `begin` hook.
+#: Execution options read by the SQLite `begin` hook.
 _IMMEDIATE = "asyncstt_begin_immediate"
+_SINGLE_STATEMENT = "asyncstt_single_statement"
 
 
 def normalise_url(url: str) -> URL:
@@ -107,9 +109,10 @@ def _use_wal(cursor: sqlite3.Cursor) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    if connection.get_execution_options().get(_IMMEDIATE, False):
+    options = connection.get_execution_options()
+    if options.get(_IMMEDIATE, False):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    elif not options.get(_SINGLE_STATEMENT, False):
         connection.exec_driver_sql("BEGIN")
 
 
@@ -126,6 +129,16 @@ def alembic_config(connection: Connection) -> Config:
 def writer_of(engine: Engine) -> Engine:
     """`engine` for transactions that write: on SQLite they take the write lock at BEGIN (`BEGIN IMMEDIATE`)."""
     return engine.execution_options(**{_IMMEDIATE: True})
+
+
+def single_reader_of(engine: Engine) -> Engine:
+    """`engine` for reads of one statement, which need no transaction of their own.
+
+    SQLite runs a statement outside a transaction in autocommit mode, reading one snapshot of a WAL database
+    from its start to its end, so the BEGIN and the COMMIT around it (a third of the cost of reading a row)
+    would buy nothing. PostgreSQL opens its transaction with the statement, as before.
+    """
+    return engine.execution_options(**{_SINGLE_STATEMENT: True})
 
 
 def migrate_engine(engine: Engine) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import zlib
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +54,43 @@ def spec_of(text: str) -> RecognitionSpec:
     return RecognitionSpec.from_json(text)
 
 
+class _TranscriptCache:
+    """The transcripts of the `result` columns read most recently, keyed by the column's bytes themselves.
+
+    A done operation is polled again and again and its result never changes, so each result is decompressed
+    and parsed once while it is among the most recently read; the same bytes are the same transcript, so an
+    entry can never be stale. At most `budget` bytes of compressed results are kept, the least recently read
+    dropped first; a result over a quarter of that is parsed each time.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self._budget = budget
+        self._size = 0
+        self._entries: OrderedDict[bytes, Transcript] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def transcript_of(self, column: bytes) -> Transcript:
+        column = bytes(column)
+        with self._lock:
+            found = self._entries.get(column)
+            if found is not None:
+                self._entries.move_to_end(column)
+                return found
+        transcript = Transcript.from_json(zlib.decompress(column).decode())
+        if len(column) <= self._budget // 4:
+            with self._lock:
+                if column not in self._entries:
+                    self._entries[column] = transcript
+                    self._size += len(column)
+                while self._size > self._budget:
+                    dropped, _ = self._entries.popitem(last=False)
+                    self._size -= len(dropped)
+        return transcript
+
+
+_TRANSCRIPTS = _TranscriptCache(budget=4 * 1024**2)
+
+
 def operation_of(row: RowMapping) -> Operation:
     """The operation an `operations` row holds, its result decompressed."""
     result = row["result"]
@@ -68,7 +107,7 @@ def operation_of(row: RowMapping) -> Operation:
         progress=Progress(
             float(row["processed_seconds"]), float(row["total_seconds"]), row["stage"]
         ),
-        result=None if result is None else Transcript.from_json(zlib.decompress(result).decode()),
+        result=None if result is None else _TRANSCRIPTS.transcript_of(result),
         error=None
         if row["error_code"] is None
         else ErrorInfo(row["error_code"], row["error_message"]),

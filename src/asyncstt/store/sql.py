@@ -39,7 +39,13 @@ from asyncstt.store.base import (
     notification_body,
     reused_key,
 )
-from asyncstt.store.database import create_store_engine, dialect_insert, migrate_engine, writer_of
+from asyncstt.store.database import (
+    create_store_engine,
+    dialect_insert,
+    migrate_engine,
+    single_reader_of,
+    writer_of,
+)
 from asyncstt.store.rows import compressed, operation_of, row_of
 from asyncstt.store.schema import (
     idempotency_keys,
@@ -156,6 +162,7 @@ class SqlStore(SqlWebhookOutbox):
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self._engine = create_store_engine(url)
         self._writer = writer_of(self._engine)
+        self._reader = single_reader_of(self._engine)
         if migrate:
             try:
                 migrate_engine(self._engine)
@@ -197,7 +204,7 @@ class SqlStore(SqlWebhookOutbox):
         return operation
 
     def get(self, operation_id: str) -> Operation | None:
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             return _read(connection, operation_id)
 
     def claim(
@@ -249,7 +256,7 @@ class SqlStore(SqlWebhookOutbox):
             values["aged_before"] = aged_before
             own_urgent = own_urgent or operation.created_at <= aged_before
         statement = _AHEAD[own_urgent, aged_before is not None]
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             return 1 + connection.execute(statement, values).scalar_one()
 
     def renew(self, operation_id: str, owner: str, lease_seconds: float, now: datetime) -> bool:

@@ -124,8 +124,23 @@ def test_sqlite_writes_take_the_write_lock_up_front(sqlite_url: str) -> None:
     finally:
         event.remove(Engine, "before_cursor_execute", record)
         store.close()
-    # The claim reads its candidate only once it holds the write lock.
-    assert statements == ["BEGIN", "SELECT", "BEGIN IMMEDIATE", "SELECT", "UPDATE"]
+    # The claim reads its candidate only once it holds the write lock; a poll's read of one row, one
+    # statement, needs no transaction at all.
+    assert statements == ["SELECT", "BEGIN IMMEDIATE", "SELECT", "UPDATE"]
+
+
+def test_a_result_read_again_is_the_same_transcript_and_another_is_its_own(store: SqlStore) -> None:
+    first, second = make_transcript(3, 4), make_transcript(2, 1, "other words")
+    for operation_id, result in (("op1", first), ("op2", second)):
+        store.create(make_operation(operation_id))
+        claim = store.claim("w1", 30, at(0))
+        assert claim is not None
+        assert claim.operation.id == operation_id
+        assert store.finish(operation_id, "w1", at(1), result=result)
+
+    reads = [store.get(operation_id) for operation_id in ("op1", "op2", "op1", "op2")]
+
+    assert [read.result if read else None for read in reads] == [first, second, first, second]
 
 
 def test_saved_slices_go_with_a_purged_operation(store: SqlStore, raw: Engine) -> None:

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from asyncstt.http.deps import CallerDep, FolderHeader, ServiceDep, in_thread
-from asyncstt.http.responses import operation_response
+from asyncstt.http.responses import operation_response, polled_operation_response
 from asyncstt.service.caller import Caller
 from asyncstt.service.operations import OperationService
 
@@ -43,4 +43,4 @@ def read_operation(
 ) -> Response:
     """What `get_operation` answers, read on the worker thread (http/polls.py serves it the same way)."""
     _, operation = caller.find(service, operation_id, folder_id)
-    return operation_response(operation, service.queue_position(operation))
+    return polled_operation_response(operation, service.queue_position(operation))

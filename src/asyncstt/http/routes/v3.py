@@ -17,7 +17,7 @@ from asyncstt.http.deps import (
     ServiceDep,
     in_thread,
 )
-from asyncstt.http.responses import operation_response
+from asyncstt.http.responses import DONE_BODIES, operation_response
 from asyncstt.iam.quota import QuotaKind
 from asyncstt.operation import ApiVersion
 from asyncstt.service.caller import Caller
@@ -99,21 +99,27 @@ def read_recognition(
     """The body `get_recognition` answers, read and rendered on the worker thread (http/polls.py serves it
     the same way)."""
     _, operation = caller.find(service, identifier, folder_id, QuotaKind.V3_POLL)
-    if partial:
-        transcript = service.partial_recognition_of(operation)
-    else:
-        transcript = service.recognition_of(operation)
-    started = time.monotonic()
 
-    def wall_time_ms() -> int:
-        return round((time.monotonic() - started) * 1000)
+    def render() -> bytes:
+        if partial:
+            transcript = service.partial_recognition_of(operation)
+        else:
+            transcript = service.recognition_of(operation)
+        started = time.monotonic()
 
-    return b"".join(
-        render_stream_line(response)
-        for response in render_recognition(
-            identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
+        def wall_time_ms() -> int:
+            return round((time.monotonic() - started) * 1000)
+
+        return b"".join(
+            render_stream_line(response)
+            for response in render_recognition(
+                identifier, transcript, wall_time_ms, operation.spec, partial=not operation.done
+            )
         )
-    )
+
+    # A done operation's stream is the same with or without `partial`; a failed one raises, and is not kept.
+    # Its messages keep the wall times of their first rendering.
+    return DONE_BODIES.body(f"recognition {identifier}", operation, render)
 
 
 @router.delete("/stt/v3/deleteRecognition", operation_id="deleteRecognition")
