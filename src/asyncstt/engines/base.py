@@ -15,6 +15,8 @@ from asyncstt.settings import EngineSettings
 SAMPLE_RATE = 16000
 
 Samples = npt.NDArray[np.float32]
+#: The probability of speech in each 32 ms frame (512 samples) of some samples, frame 0 at their start.
+SpeechProbabilities = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,18 @@ class Engine(Protocol):
     def capabilities(self) -> EngineCapabilities: ...
 
     def recognise(
-        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+        self,
+        samples: Samples,
+        language: str | None,
+        candidates: Sequence[str] = (),
+        speech: SpeechProbabilities | None = None,
     ) -> list[EngineSegment]:
         """Recognise `samples`; `language` is a BCP-47 code, None (or `auto`) to detect.
 
         When detecting, non-empty `candidates` (BCP-47 codes) restrict the choice to them; the segments then
-        report the chosen candidate and its probability renormalised among the candidates.
+        report the chosen candidate and its probability renormalised among the candidates. `speech`: the
+        planner's speech probabilities of the samples' frames, which an engine with a VAD of the same model
+        uses instead of running it again; None: the engine judges the samples itself.
         """
 
 

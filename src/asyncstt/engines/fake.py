@@ -14,6 +14,7 @@ from asyncstt.engines.base import (
     EngineSegment,
     EngineWord,
     Samples,
+    SpeechProbabilities,
 )
 from asyncstt.engines.detection import choose_language
 from asyncstt.engines.language_check import detection_candidates, recognition_language
@@ -76,8 +77,14 @@ class FakeEngine:
         return self._capabilities
 
     def recognise(
-        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+        self,
+        samples: Samples,
+        language: str | None,
+        candidates: Sequence[str] = (),
+        speech: SpeechProbabilities | None = None,
     ) -> list[EngineSegment]:
+        """The script's segments; `speech` is not read: this engine has no VAD (files are planned for it
+        without one, so it is always None)."""
         code = recognition_language(self._capabilities, language)
         allowed = detection_candidates(self._capabilities, language, candidates)
         self.calls.append((len(samples), language))

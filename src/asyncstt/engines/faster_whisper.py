@@ -22,10 +22,12 @@ from asyncstt.engines.base import (
     EngineSegment,
     EngineWord,
     Samples,
+    SpeechProbabilities,
 )
 from asyncstt.engines.detection import choose_language
 from asyncstt.engines.device import resolve_compute_type, resolve_device
 from asyncstt.engines.language_check import detection_candidates, recognition_language
+from asyncstt.engines.speech_timestamps import speech_timestamps
 from asyncstt.engines.speech_windows import (
     WINDOW_SECONDS,
     every_window,
@@ -118,12 +120,17 @@ class FasterWhisperEngine:
         return self._capabilities
 
     def recognise(
-        self, samples: Samples, language: str | None, candidates: Sequence[str] = ()
+        self,
+        samples: Samples,
+        language: str | None,
+        candidates: Sequence[str] = (),
+        speech: SpeechProbabilities | None = None,
     ) -> list[EngineSegment]:
         """Segments with timed words heard in `samples` (16 kHz mono float32); `language` None detects it.
 
         With `candidates`, detection chooses among them only (see `choose_language`) and the samples are then
-        transcribed in the chosen language; without, Whisper's own choice stands.
+        transcribed in the chosen language; without, Whisper's own choice stands. With `speech`, the batched
+        decoder takes its stretches of speech from those probabilities instead of running the VAD.
         """
         code = recognition_language(self._capabilities, language)
         allowed = detection_candidates(self._capabilities, language, candidates)
@@ -141,7 +148,7 @@ class FasterWhisperEngine:
         iso = to_iso639(code) if code else None
         try:
             if self._settings.batch_size > 1:
-                recognised, info = self._transcribe_batched(audio, iso, duration)
+                recognised, info = self._transcribe_batched(audio, iso, duration, speech)
             else:
                 recognised, info = self._transcribe_sequential(audio, iso, duration)
         except (RuntimeError, ValueError) as error:
@@ -194,13 +201,19 @@ class FasterWhisperEngine:
         return [_segment(segment, duration, float) for segment in segments if _heard(segment)], info
 
     def _transcribe_batched(
-        self, audio: Samples, iso: str | None, duration: float
+        self,
+        audio: Samples,
+        iso: str | None,
+        duration: float,
+        speech: SpeechProbabilities | None,
     ) -> tuple[list[EngineSegment], Any]:
-        """The stretches of speech the VAD finds (every 30 s without it), grouped into windows of at most 30 s
-        (see `speech_windows`) and decoded `batch_size` windows at a time."""
-        if self._settings.vad:
-            speech = get_speech_timestamps(audio, BATCHED_VAD)
-            windows = group([(stretch["start"], stretch["end"]) for stretch in speech])
+        """The stretches of speech the VAD finds, or `speech` gives (every 30 s without VAD), grouped into
+        windows of at most 30 s (see `speech_windows`) and decoded `batch_size` windows at a time."""
+        if self._settings.vad and speech is not None:
+            windows = group(speech_timestamps(speech, audio.size, BATCHED_VAD))
+        elif self._settings.vad:
+            found = get_speech_timestamps(audio, BATCHED_VAD)
+            windows = group([(stretch["start"], stretch["end"]) for stretch in found])
         else:
             windows = every_window(audio.size)
         if not windows:

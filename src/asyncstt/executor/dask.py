@@ -16,6 +16,7 @@ import dask
 from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
 
+from asyncstt.engines.allocator import ARENAS
 from asyncstt.engines.device import workers_wanted
 from asyncstt.errors import AsyncSttError, Unavailable
 from asyncstt.executor.worker import prepare
@@ -24,6 +25,8 @@ from asyncstt.settings import EngineSettings, ExecutionSettings
 log = logging.getLogger(__name__)
 
 SATURATION_KEY = "distributed.scheduler.worker-saturation"
+#: The environment Dask's nanny gives each local worker process it spawns.
+WORKER_ENVIRONMENT_KEY = "distributed.nanny.pre-spawn-environ"
 #: Seconds to wait for an external scheduler, on start and after the connection drops.
 CONNECT_TIMEOUT_SECONDS = 10.0
 #: Times one slice is submitted again after the cluster lost it (scheduler restart, connection lost, workers
@@ -80,11 +83,16 @@ class DaskExecutor:
             self._client = self._connect(self._address)
         else:
             workers = execution.local_workers or workers_wanted(engine, os.cpu_count() or 1)
+            # From its start, so that no thread of the worker takes an arena of its own before the engine
+            # loads (engines/allocator.py); workers elsewhere get the limit when the engine loads.
+            environment = dict(dask.config.get(WORKER_ENVIRONMENT_KEY, {}))
+            dask.config.set({WORKER_ENVIRONMENT_KEY: {**environment, "MALLOC_ARENA_MAX": ARENAS}})
             self._cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # Any free port: a second server (or a test) on the machine must not clash on 8787.
+                dashboard_address=":0",
                 silence_logs=logging.WARNING,
             )
             self._client = Client(self._cluster)

@@ -10,12 +10,13 @@ import hashlib
 import itertools
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asyncstt import __version__
 from asyncstt.audio.decode import find_quiet_point
 from asyncstt.audio.probe import AudioInfo
+from asyncstt.audio.voice import Probabilities
 from asyncstt.recognition import RecognitionSpec
 from asyncstt.settings import EngineSettings, Settings
 
@@ -25,12 +26,22 @@ PLAN_ID_LENGTH = 32
 
 @dataclass(frozen=True)
 class SliceSpec:
-    """One channel's stretch [start, end) in seconds; `end` None runs to the end of the file."""
+    """One channel's stretch [start, end) in seconds; `end` None runs to the end of the file.
+
+    `voice`: the speech probability of each of the slice's frames, as the planner heard them, so that the
+    engine does not run the VAD again. It travels with the slice to its worker but is not part of what names
+    the slice (a checkpoint saves the other four fields, and is valid for a slice equal in those).
+    """
 
     index: int
     channel: int
     start: float
     end: float | None
+    voice: Probabilities | None = field(default=None, compare=False, repr=False)
+
+    def named(self) -> dict[str, int | float | None]:
+        """The fields that name the slice, as a checkpoint saves them."""
+        return {"index": self.index, "channel": self.channel, "start": self.start, "end": self.end}
 
 
 @dataclass(frozen=True)

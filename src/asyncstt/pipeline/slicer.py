@@ -3,8 +3,9 @@
 Every channel is judged on its own by the Silero VAD (`audio/voice.py`), so in a call where the parties take
 turns each channel's slices hold its own speaker, a cut never falls in one party's words because the other
 paused, and a channel that never speaks gives no slices at all. Pauses shorter than `SKIP_PAUSE_SECONDS` stay
-inside their slice: the engine's own VAD drops them before Whisper sees them, which costs far less than another
-slice would. A longer silence ends the slice and is never decoded by a worker.
+inside their slice: the engine drops them before Whisper sees them, which costs far less than another slice
+would. A longer silence ends the slice and is never decoded by a worker. Each slice carries its frames'
+probabilities, so the engine finds its stretches of speech in them without running the model again.
 
 A slice holds about `slice_seconds` of speech (pauses the engine drops do not count) and ends in the longest
 pause within `snap_window_seconds` of that; a long file's first slice of each channel holds a quarter of that, so
@@ -18,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +31,7 @@ from asyncstt.audio.windows import windows
 from asyncstt.pipeline.plan import PlanItem, Planning, Silence, SliceSpec
 
 #: Audio read per planning step; slices are handed on after the step that decides them. The first step is
-#: short, so that a short file's slices (known at its first speech) start at once.
+#: short, so that the first slices are decided after as little reading as their speech needs.
 WINDOW_SECONDS = 30.0
 FIRST_WINDOW_SECONDS = 3.0
 #: Speech probability that starts speech, and the one under which it stops: those of faster-whisper's VAD.
@@ -72,13 +73,14 @@ class Stretch:
     """Frames [start, end) of one channel, to recognise or (`speech` False) left out; `end` None: to the end.
 
     `decided`: the frame whose probability settled it, which orders the slices of all channels the same way
-    however the file is read.
+    however the file is read. `voice`: a speech stretch's frame probabilities, for the engine.
     """
 
     start: int
     end: int | None
     speech: bool
     decided: int = 0
+    voice: Probabilities | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,7 @@ class ChannelSlicer:
         self._pauses: list[_Pause] = []
         self._pause: int | None = None
         self._target: int | None = None
-        self._final = False
         self._first = True
-        #: The channel's last slice is planned: what follows needs no judging.
-        self.finished = False
 
     def push(self, probabilities: Probabilities) -> None:
         for probability in probabilities.tolist():
@@ -138,17 +137,13 @@ class ChannelSlicer:
 
     def end(self) -> None:
         """The channel ended: the open slice runs to its end, or the silence does."""
-        if self.finished:
-            return
         if self._opened and self._heard:
-            self.out.append(Stretch(self._start, None, speech=True, decided=self._frame))
+            self.out.append(self._slice(None))
         else:
             start = self._start if self._opened else self._silent_from
             self.out.append(Stretch(start, None, speech=False))
 
     def _step(self, frame: int, probability: float, speech: bool) -> None:
-        if self.finished:
-            return
         if not self._opened:
             if not speech:
                 self._recent.append((probability, speech))
@@ -181,17 +176,14 @@ class ChannelSlicer:
         target = _frames(share * self._slice_seconds)
         # A slice that would leave less than the smallest slice after it runs to the end instead.
         self._target = None if _frames(left) < target + self._min_slice else target
-        # If no silence long enough to end it and no span limit can come before the end either, such a slice is
-        # known once it holds speech: it is handed on then, and the rest of the channel needs no VAD.
-        self._final = self._target is None and _frames(left) < min(self._skip_pause, self._max_span)
+
+    def _slice(self, end: int | None) -> Stretch:
+        """The open slice as a stretch of speech ending at `end` (None: the end of the channel)."""
+        frames = len(self._taken) if end is None else end - self._start
+        voice = np.array([probability for probability, _ in self._taken[:frames]], np.float32)
+        return Stretch(self._start, end, speech=True, decided=self._frame, voice=voice)
 
     def _take(self, frame: int, probability: float, speech: bool) -> None:
-        if self.finished:
-            return
-        if speech and self._final:
-            self.out.append(Stretch(self._start, None, speech=True, decided=self._frame))
-            self.finished = True
-            return
         self._taken.append((probability, speech))
         if speech:
             if self._pause is not None:
@@ -220,7 +212,7 @@ class ChannelSlicer:
         silent_from = start
         if self._heard:
             silent_from = pause + self._pad
-            self.out.append(Stretch(start, silent_from, speech=True, decided=self._frame))
+            self.out.append(self._slice(silent_from))
         self._opened = False
         self._silent_from = silent_from
         self._recent = deque(self._taken[silent_from - start :], maxlen=self._pad)
@@ -254,7 +246,7 @@ class ChannelSlicer:
             first = max(start + 1, frame + 1 - 2 * self._snap)
             probabilities = np.array([p for p, _ in self._taken[first - start :]])
             cut = first + int(np.argmin(probabilities))
-        self.out.append(Stretch(start, cut, speech=True, decided=self._frame))
+        self.out.append(self._slice(cut))
         rest = self._taken[cut - start :]
         self._begin(cut)
         for offset, (probability, speech) in enumerate(rest):
@@ -274,8 +266,7 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
         for channel, samples in enumerate(window.channels):
             slicer = slicers[channel]
             lengths[channel] += len(samples)
-            if not slicer.finished:
-                slicer.push(voices[channel].feed(samples))
+            slicer.push(voices[channel].feed(samples))
             if window.last:
                 slicer.push(voices[channel].finish())
                 slicer.end()
@@ -295,15 +286,14 @@ def speech_slices(path: Path, info: AudioInfo, planning: Planning) -> Iterator[P
             yield _item(stretch, channel, lengths[channel] / TARGET_RATE, index)
         for slicer in slicers:
             slicer.out.clear()
-        if all(slicer.finished for slicer in slicers):
-            # Every channel's last slice runs to the end: the rest of the file is the workers' to read.
-            return
 
 
 def _item(stretch: Stretch, channel: int, length: float, index: Iterator[int]) -> PlanItem:
     start = min(_time(stretch.start), length)
     if stretch.speech:
         end = None if stretch.end is None else _time(stretch.end)
-        return SliceSpec(index=next(index), channel=channel, start=start, end=end)
+        return SliceSpec(
+            index=next(index), channel=channel, start=start, end=end, voice=stretch.voice
+        )
     end = length if stretch.end is None else min(_time(stretch.end), length)
     return Silence(channel=channel, start=start, end=end)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from asyncstt.audio.decode import TARGET_RATE, decode_channel
@@ -58,7 +58,7 @@ class SliceResult:
         """zlib of JSON, as a slice checkpoint is stored."""
         utterances = Transcript(utterances=self.utterances).to_json()
         data = {
-            "slice": asdict(self.slice),
+            "slice": self.slice.named(),
             "decoded_seconds": self.decoded_seconds,
             "utterances": utterances,
             "channels": self.channels,
@@ -90,7 +90,11 @@ def recognise_slice(job: SliceJob) -> SliceResult:
     )
     decoded = time.perf_counter()
     engine = load_engine(job.engine)
-    segments = engine.recognise(samples, job.language, job.candidates) if len(samples) else []
+    segments = (
+        engine.recognise(samples, job.language, job.candidates, job.slice.voice)
+        if len(samples)
+        else []
+    )
     recognised = time.perf_counter()
     utterances = []
     parts: list[tuple[Utterance, ...]] = []
@@ -113,7 +117,8 @@ def recognise_slice(job: SliceJob) -> SliceResult:
         else None
     )
     return SliceResult(
-        job.slice,
+        # The probabilities were the engine's: the result need not carry them back.
+        replace(job.slice, voice=None),
         tuple(utterances),
         len(samples) / TARGET_RATE,
         voices,

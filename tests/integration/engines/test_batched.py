@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from faster_whisper import WhisperModel
 
+from asyncstt.audio.voice import VoiceActivity
+from asyncstt.engines import faster_whisper as faster_whisper_engine
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineSegment
 from asyncstt.engines.catalog import load_engine
 from asyncstt.engines.faster_whisper import WindowByWindowWhisper
@@ -112,3 +114,21 @@ def test_windows_encoded_one_at_a_time_match_the_batch_encoded_at_once(
     encoded = np.asarray(by_window.encode(features))
     assert encoded.shape == expected.shape == (3, 1500, 384)
     np.testing.assert_allclose(encoded, expected, atol=1e-3)
+
+
+def test_given_the_planners_voice_activity_the_engine_runs_no_vad_and_hears_the_same(
+    engine: Engine, readings: tuple[np.ndarray, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples, _ = readings
+    own = engine.recognise(samples, "en-US")
+    voice = VoiceActivity()
+    heard = np.concatenate([voice.feed(samples), voice.finish()])
+
+    def refused(*_: object, **__: object) -> None:
+        raise AssertionError("the engine ran its VAD although the slice carried its voice activity")
+
+    monkeypatch.setattr(faster_whisper_engine, "get_speech_timestamps", refused)
+    given = engine.recognise(samples, "en-US", speech=heard)
+    assert [w.text for s in given for w in s.words] == [w.text for s in own for w in s.words]
+    with pytest.raises(AssertionError, match="ran its VAD"):
+        engine.recognise(samples, "en-US")

@@ -1,13 +1,16 @@
 """How a slice's own failure comes back from a Dask worker: the caller's error (a bad file) once, without retries;
-any other error after the configured retries, as itself, never taken for a slice the cluster lost."""
+any other error after the configured retries, as itself, never taken for a slice the cluster lost. And the
+environment local workers start in."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from asyncstt.engines.allocator import ARENAS
 from asyncstt.errors import InvalidArgument
 from asyncstt.executor.dask import DaskExecutor
 from asyncstt.settings import EngineSettings, ExecutionSettings
@@ -60,3 +63,19 @@ def test_a_server_fault_is_retried_then_reported_as_itself(
         handle.result(timeout=60)
     assert runs.read_text().count("run") == 1 + RETRIES
     assert handle.resubmits == 0
+
+
+def environment_of_the_worker(names: tuple[str, ...]) -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in names}
+
+
+def test_local_workers_start_with_few_arenas_and_dasks_own_variables(
+    executor: DaskExecutor,
+) -> None:
+    names = ("MALLOC_ARENA_MAX", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+    handle = executor.submit(environment_of_the_worker, names, priority=0, key="environment")
+    assert handle.result(timeout=60) == {
+        "MALLOC_ARENA_MAX": str(ARENAS),
+        "MALLOC_TRIM_THRESHOLD_": "65536",
+        "OMP_NUM_THREADS": "1",
+    }

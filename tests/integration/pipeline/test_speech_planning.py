@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from asyncstt.audio.decode import decode_channel
 from asyncstt.audio.probe import AudioInfo, probe
+from asyncstt.audio.voice import FRAME_SECONDS, VoiceActivity
 from asyncstt.audio.windows import Window, windows
 from asyncstt.operation import OperationState
 from asyncstt.pipeline import slicer
@@ -123,44 +125,32 @@ def test_the_first_slices_come_before_the_file_is_read_to_its_end(
     assert sum(isinstance(item, SliceSpec) for item in plan) >= 10
 
 
-def test_a_short_file_is_handed_on_at_its_first_speech(
-    reference_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_slice_carries_the_voice_activity_of_its_own_frames(
+    reference_audio: Path, tmp_path: Path
 ) -> None:
     made = one_sided(reference_audio)
     path = made.write(tmp_path / "one-sided.wav")
-    info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
-    read = reading_watched(monkeypatch)
-    plan = slicer.speech_slices(path, info, replace(PLANNING, slice_seconds=120.0))
-    items = []
-    for item in plan:
-        items.append(item)
-        if isinstance(item, SliceSpec):
-            break
-    assert items[-1] == SliceSpec(0, 0, 0.0, None)
-    assert read == [slicer.FIRST_WINDOW_SECONDS]
-    items += plan
+    info, items = planned(path, replace(PLANNING, slice_seconds=120.0))
     slices = [item for item in items if isinstance(item, SliceSpec)]
     assert slices == [SliceSpec(0, 0, 0.0, None)]
+    voice = VoiceActivity()
+    samples = decode_channel(path, info, 0, 0.0, None)
+    heard = np.concatenate([voice.feed(samples), voice.finish()])
+    assert slices[0].voice is not None
+    np.testing.assert_array_equal(slices[0].voice, heard)
     silence = sum(item.seconds for item in items if isinstance(item, Silence))
     assert silence == pytest.approx(made.seconds)
 
 
-def test_planning_stops_once_every_channel_has_its_last_slice(
-    reference_audio: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    made = call(reference_audio, rounds=2)
-    path = made.write(tmp_path / "call.wav")
-    info = probe(path, AudioEncoding.WAV, 16000, 1, LimitSettings())
-    read = reading_watched(monkeypatch)
-    plan = list(slicer.speech_slices(path, info, replace(PLANNING, slice_seconds=120.0)))
-    slices = [item for item in plan if isinstance(item, SliceSpec)]
-    assert [(s.index, s.channel, s.end) for s in slices] == [(0, 0, None), (1, 1, None)]
-    # The reader's first words come after JFK's first phrase, within the second window; the rest of the
-    # minute is not read.
-    assert read == [
-        slicer.FIRST_WINDOW_SECONDS,
-        slicer.FIRST_WINDOW_SECONDS + slicer.WINDOW_SECONDS,
-    ]
+def test_the_slices_of_a_call_carry_the_frames_they_span(two_rounds: tuple[Call, Path]) -> None:
+    _, path = two_rounds
+    info, items = planned(path)
+    slices = [item for item in items if isinstance(item, SliceSpec)]
+    assert {s.channel for s in slices} == {0, 1}
+    for item in slices:
+        assert item.voice is not None
+        end = info.duration_seconds if item.end is None else item.end
+        assert len(item.voice) == pytest.approx((end - item.start) / FRAME_SECONDS, abs=1)
 
 
 @pytest.mark.slow

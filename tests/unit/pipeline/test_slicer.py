@@ -123,17 +123,32 @@ def test_the_plan_is_the_same_whatever_pieces_the_audio_comes_in(pieces: int) ->
     assert any(not s.speech for s in whole)
 
 
-def test_a_short_channel_is_planned_at_its_first_speech() -> None:
+def test_a_short_channel_is_planned_once_it_is_read_to_its_end() -> None:
     info = AudioInfo(AudioFormat.WAV, 1, 16000, 40.0)
     slicer = ChannelSlicer(info, Planning(120.0, 5.0, speech_only=True))
-    slicer.push(frames((2.4, QUIET), (0.032, SPEECH)))
-    assert slicer.finished
-    assert [s for s in slicer.out if s.speech] == [Stretch(63, None, speech=True, decided=75)]
-    slicer.out.clear()
-    slicer.push(frames((30.0, SPEECH), (7.0, QUIET)))
+    slicer.push(frames((2.4, QUIET), (0.032, SPEECH), (30.0, SPEECH)))
     slicer.flush_silence()
+    assert [s for s in slicer.out if s.speech] == []
+    slicer.push(frames((7.0, QUIET)))
     slicer.end()
-    assert slicer.out == []
+    assert [s for s in slicer.out if s.speech] == [Stretch(63, None, speech=True, decided=1233)]
+
+
+@pytest.mark.parametrize("pieces", [1, 13])
+def test_every_slice_carries_the_probabilities_of_its_own_frames(pieces: int) -> None:
+    rng = np.random.default_rng(5)
+    probabilities = rng.choice([SPEECH, QUIET, 0.4], size=30_000, p=[0.5, 0.45, 0.05]).astype(
+        np.float32
+    )
+    probabilities[9000:11500] = QUIET  # an 80 s silence to skip
+    stretches = slice_all(probabilities, 60.0, 2.0, pieces=pieces)
+    slices = [s for s in stretches if s.speech]
+    assert len(slices) > 3
+    assert any(not s.speech for s in stretches)
+    for stretch in slices:
+        assert stretch.voice is not None
+        end = len(probabilities) if stretch.end is None else stretch.end
+        np.testing.assert_array_equal(stretch.voice, probabilities[stretch.start : end])
 
 
 def test_a_long_files_first_slice_holds_a_quarter_of_a_slice_so_the_workers_start_early() -> None:
