@@ -76,24 +76,28 @@ def test_a_deferred_operation_past_its_deadline_ranks_as_standard(store: Operati
     ] == [2, 1, 3]
 
 
-def test_positions_follow_the_order_claims_take(store: OperationStore) -> None:
+@pytest.mark.parametrize(("spread", "deadline"), [(11, 15), (11, None), (4, 18), (4, 1000)])
+def test_positions_follow_the_order_claims_take(
+    store: OperationStore, spread: int, deadline: float | None
+) -> None:
+    # A small spread makes many operations share a creation time, so the id decides among them.
     ids = _created(
         store,
         *(
             make_operation(
-                f"op{i:02d}", created_at=at(i * 7 % 11), model=DEFERRED if i % 3 else "general"
+                f"op{i:02d}", created_at=at(i * 7 % spread), model=DEFERRED if i % 3 else "general"
             )
             for i in range(12)
         ),
     )
-    by_position = sorted(ids, key=lambda operation_id: _position(store, operation_id, at(20), 15))
-    assert sorted(_position(store, operation_id, at(20), 15) for operation_id in ids) == list(
-        range(1, 13)
-    )
+    positions = {
+        operation_id: _position(store, operation_id, at(20), deadline) for operation_id in ids
+    }
+    assert sorted(positions.values()) == list(range(1, 13))
     claimed = []
-    while (claim := store.claim("w1", 30, at(20), 15)) is not None:
+    while (claim := store.claim("w1", 30, at(20), deadline)) is not None:
         claimed.append(claim.operation.id)
-    assert claimed == by_position
+    assert claimed == sorted(ids, key=positions.__getitem__)
 
 
 def test_running_and_finished_operations_are_not_ahead(store: OperationStore) -> None:
