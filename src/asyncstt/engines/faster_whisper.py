@@ -30,12 +30,14 @@ from asyncstt.engines.language_check import detection_candidates, recognition_la
 from asyncstt.engines.speech_timestamps import speech_timestamps
 from asyncstt.engines.speech_windows import (
     WINDOW_SECONDS,
+    Window,
     every_window,
     group,
     lay_out,
     slice_time,
     slot_of,
     slots,
+    unheard,
 )
 from asyncstt.engines.whisper_model import MODEL_DIR_SETTING, ModelUnavailable, describe, model_dir
 from asyncstt.errors import Internal, InvalidArgument
@@ -62,6 +64,12 @@ _WHISPER_ALIASES = {"iw": "he", "jw": "jv"}
 #: The stretches of speech the batched decoder is given: the sequential decoder's VAD (pauses of 2 s or more
 #: cut, 0.4 s kept either side of speech), each stretch short enough to fit a window with its padding.
 BATCHED_VAD = VadOptions(max_speech_duration_s=WINDOW_SECONDS - 1)
+#: Inside a stretch, a pause is under the VAD's minimum silence (2 s) and a word's timing is off by a fraction of
+#: a second: speech without a word for longer than this was not heard.
+UNHEARD_SECONDS = 2.5
+UNHEARD_SAMPLES = round(UNHEARD_SECONDS * SAMPLE_RATE)
+#: Pauses kept whole when speech is decoded again.
+_NO_LIMIT = WINDOW_SECONDS * SAMPLE_RATE
 
 
 class EngineFailure(Internal):
@@ -207,15 +215,37 @@ class FasterWhisperEngine:
         duration: float,
         speech: SpeechProbabilities | None,
     ) -> tuple[list[EngineSegment], Any]:
-        """The stretches of speech the VAD finds, or `speech` gives (every 30 s without VAD), grouped into
-        windows of at most 30 s (see `speech_windows`) and decoded `batch_size` windows at a time."""
-        if self._settings.vad and speech is not None:
-            windows = group(speech_timestamps(speech, audio.size, BATCHED_VAD))
-        elif self._settings.vad:
-            found = get_speech_timestamps(audio, BATCHED_VAD)
-            windows = group([(stretch["start"], stretch["end"]) for stretch in found])
+        """The stretches of speech the VAD finds, or `speech` gives (every 30 s without VAD), packed into
+        windows of at most 30 s (see `speech_windows`) and decoded `batch_size` windows at a time.
+
+        Whisper sometimes ends a packed window's text before its speech ends, or skips a sentence inside it:
+        speech that no word was heard in for longer than any pause a stretch holds is decoded again, each part
+        in a window of its own with its pauses whole, and what is heard there joins the rest.
+        """
+        if not self._settings.vad:
+            return self._decode(audio, every_window(audio.size), iso, duration)
+        if speech is not None:
+            stretches = speech_timestamps(speech, audio.size, BATCHED_VAD)
         else:
-            windows = every_window(audio.size)
+            found = get_speech_timestamps(audio, BATCHED_VAD)
+            stretches = [(stretch["start"], stretch["end"]) for stretch in found]
+        recognised, info = self._decode(audio, group(stretches), iso, duration)
+        heard = [
+            (round(word.start * SAMPLE_RATE), round(word.end * SAMPLE_RATE))
+            for segment in recognised
+            for word in segment.words
+        ]
+        missed = unheard(stretches, heard, UNHEARD_SAMPLES)
+        if not missed:
+            return recognised, info
+        again, again_info = self._decode(audio, group(missed, pause=_NO_LIMIT), iso, duration)
+        joined = sorted([*recognised, *again], key=lambda segment: (segment.start, segment.end))
+        return joined, info if info is not None else again_info
+
+    def _decode(
+        self, audio: Samples, windows: list[Window], iso: str | None, duration: float
+    ) -> tuple[list[EngineSegment], Any]:
+        """`windows` of `audio` laid out and decoded in batches; segments cut at sentence ends, in slice time."""
         if not windows:
             return [], None
         # A pipeline per call: it carries the last word's end from batch to batch for word timing, and would

@@ -5,6 +5,7 @@ noise."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from asyncstt.audio.voice import VoiceActivity
 from asyncstt.engines import faster_whisper as faster_whisper_engine
 from asyncstt.engines.base import SAMPLE_RATE, Engine, EngineSegment
 from asyncstt.engines.catalog import load_engine
-from asyncstt.engines.faster_whisper import WindowByWindowWhisper
+from asyncstt.engines.faster_whisper import FasterWhisperEngine, WindowByWindowWhisper
 from asyncstt.engines.whisper_model import model_dir
 from asyncstt.settings import EngineSettings
 from tests.support.audio import read_wav_mono
@@ -132,3 +133,32 @@ def test_given_the_planners_voice_activity_the_engine_runs_no_vad_and_hears_the_
     assert [w.text for s in given for w in s.words] == [w.text for s in own for w in s.words]
     with pytest.raises(AssertionError, match="ran its VAD"):
         engine.recognise(samples, "en-US")
+
+
+def test_speech_a_packed_window_left_unheard_is_decoded_again(
+    engine: Engine, readings: tuple[np.ndarray, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    samples, _ = readings
+    whole = engine.recognise(samples, "en-US")
+    # Whisper skipping the third recording in its window, as it sometimes does in a packed one.
+    paths = sorted(LIBRIVOX.glob("*.wav"))
+    lengths = [len(read_wav_mono(path)) / SAMPLE_RATE + 2.0 for path in paths]
+    skipped = (sum(lengths[:2]), sum(lengths[:3]) - 2.0)
+    decode = FasterWhisperEngine._decode
+    passes: list[list[float]] = []
+
+    def skipping(self: FasterWhisperEngine, *args: Any) -> tuple[list[EngineSegment], Any]:
+        segments, info = decode(self, *args)
+        passes.append([piece.start / SAMPLE_RATE for w in args[1] for piece in w.pieces])
+        if len(passes) == 1:
+            segments = [s for s in segments if not skipped[0] - 0.5 <= s.start < skipped[1]]
+        return segments, info
+
+    monkeypatch.setattr(FasterWhisperEngine, "_decode", skipping)
+    recovered = engine.recognise(samples, "en-US")
+    assert len(passes) == 2
+    # Only what was left unheard is decoded again.
+    assert all(skipped[0] - 1.0 <= start < skipped[1] for start in passes[1]), passes[1]
+    assert text(recovered) == text(whole)
+    starts = [s.start for s in recovered]
+    assert starts == sorted(starts)
