@@ -95,7 +95,7 @@ class EngineSettings(BaseModel):
     beam_size: int = Field(default=5, ge=1)
     """Beam width for decoding."""
     batch_size: int = Field(default=2, ge=0)
-    """Windows of speech (stretches the VAD finds, grouped into 30 s windows with their pauses) decoded together in one batch. 0 or 1: the sequential decoder, one 30 s window after another. On the CPU 2 decodes as fast as 8 with less memory held; on a GPU larger batches (8 to 16) are faster."""
+    """Windows of speech (stretches the VAD finds, packed into 30 s windows with their pauses shortened to a second) decoded together in one batch. 0 or 1: the sequential decoder, one 30 s window after another. On the CPU 2 decodes as fast as 8 with less memory held; on a GPU larger batches (8 to 16) are faster."""
     cpu_threads: int = Field(default=1, ge=0)
     """Threads one engine instance uses on the CPU (0: CTranslate2 chooses); parallelism comes from worker processes."""
     vad: bool = True
