@@ -3,13 +3,12 @@ process while it is polled."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 from fastapi.responses import Response
 
 from asyncstt.operation import Operation
+from asyncstt.recent import RecentValues
 from asyncstt.wire.operation import operation_json
 
 
@@ -25,31 +24,13 @@ class DoneBodies:
     """
 
     def __init__(self, budget: int) -> None:
-        self._budget = budget
-        self._size = 0
-        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
-        self._lock = threading.Lock()
+        self._bodies: RecentValues[tuple[str, str, object], bytes] = RecentValues(budget)
 
     def body(self, kind: str, operation: Operation, render: Callable[[], bytes]) -> bytes:
         """The `kind` of body of `operation`: `render()`, or what it gave before for the same done operation."""
         if not operation.done:
             return render()
-        key = (kind, operation.id, operation.modified_at)
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                return found
-        body = render()
-        if len(body) <= self._budget // 4:
-            with self._lock:
-                if key not in self._entries:
-                    self._entries[key] = body
-                    self._size += len(body)
-                while self._size > self._budget:
-                    _, dropped = self._entries.popitem(last=False)
-                    self._size -= len(dropped)
-        return body
+        return self._bodies.get((kind, operation.id, operation.modified_at), render, len)
 
 
 #: The bodies of this process's polls of done operations (the Operation API's and getRecognition's).

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import zlib
-from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 
@@ -12,6 +10,7 @@ from sqlalchemy import RowMapping
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import ApiVersion, Operation, OperationState, Progress
+from asyncstt.recent import RecentValues
 from asyncstt.recognition import RecognitionSpec, Transcript
 
 
@@ -64,28 +63,15 @@ class _TranscriptCache:
     """
 
     def __init__(self, budget: int) -> None:
-        self._budget = budget
-        self._size = 0
-        self._entries: OrderedDict[bytes, Transcript] = OrderedDict()
-        self._lock = threading.Lock()
+        self._transcripts: RecentValues[bytes, Transcript] = RecentValues(budget)
 
     def transcript_of(self, column: bytes) -> Transcript:
         column = bytes(column)
-        with self._lock:
-            found = self._entries.get(column)
-            if found is not None:
-                self._entries.move_to_end(column)
-                return found
-        transcript = Transcript.from_json(zlib.decompress(column).decode())
-        if len(column) <= self._budget // 4:
-            with self._lock:
-                if column not in self._entries:
-                    self._entries[column] = transcript
-                    self._size += len(column)
-                while self._size > self._budget:
-                    dropped, _ = self._entries.popitem(last=False)
-                    self._size -= len(dropped)
-        return transcript
+        return self._transcripts.get(
+            column,
+            lambda: Transcript.from_json(zlib.decompress(column).decode()),
+            lambda _: len(column),
+        )
 
 
 _TRANSCRIPTS = _TranscriptCache(budget=4 * 1024**2)
