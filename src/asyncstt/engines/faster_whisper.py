@@ -29,6 +29,7 @@ from asyncstt.engines.device import resolve_compute_type, resolve_device
 from asyncstt.engines.language_check import detection_candidates, recognition_language
 from asyncstt.engines.speech_timestamps import speech_timestamps
 from asyncstt.engines.speech_windows import (
+    WHOLE_PAUSES,
     WINDOW_SECONDS,
     Window,
     every_window,
@@ -68,8 +69,6 @@ BATCHED_VAD = VadOptions(max_speech_duration_s=WINDOW_SECONDS - 1)
 #: a second: speech without a word for longer than this was not heard.
 UNHEARD_SECONDS = 2.5
 UNHEARD_SAMPLES = round(UNHEARD_SECONDS * SAMPLE_RATE)
-#: Pauses kept whole when speech is decoded again.
-_NO_LIMIT = WINDOW_SECONDS * SAMPLE_RATE
 
 
 class EngineFailure(Internal):
@@ -238,9 +237,8 @@ class FasterWhisperEngine:
         missed = unheard(stretches, heard, UNHEARD_SAMPLES)
         if not missed:
             return recognised, info
-        again, again_info = self._decode(audio, group(missed, pause=_NO_LIMIT), iso, duration)
-        joined = sorted([*recognised, *again], key=lambda segment: (segment.start, segment.end))
-        return joined, info if info is not None else again_info
+        again, _ = self._decode(audio, group(missed, pause=WHOLE_PAUSES), iso, duration)
+        return sorted([*recognised, *again], key=lambda segment: (segment.start, segment.end)), info
 
     def _decode(
         self, audio: Samples, windows: list[Window], iso: str | None, duration: float

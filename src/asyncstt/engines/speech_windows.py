@@ -27,6 +27,8 @@ _WINDOW = WINDOW_SECONDS * SAMPLE_RATE
 #: The longest pause kept between two stretches in a window, in seconds; a shorter one is kept whole.
 PAUSE_SECONDS = 1.0
 _PAUSE = round(PAUSE_SECONDS * SAMPLE_RATE)
+#: A `pause` for `group` that keeps every pause whole: none in a window is longer than the window.
+WHOLE_PAUSES = _WINDOW
 
 
 @dataclass(frozen=True)

@@ -53,28 +53,23 @@ def spec_of(text: str) -> RecognitionSpec:
     return RecognitionSpec.from_json(text)
 
 
-class _TranscriptCache:
-    """The transcripts of the `result` columns read most recently, keyed by the column's bytes themselves.
+#: The transcripts of the `result` columns read most recently, keyed by the column's bytes, at most 4 MiB of them.
+_TRANSCRIPTS: RecentValues[bytes, Transcript] = RecentValues(budget=4 * 1024**2)
+
+
+def transcript_of(column: bytes) -> Transcript:
+    """The transcript a `result` column holds.
 
     A done operation is polled again and again and its result never changes, so each result is decompressed
     and parsed once while it is among the most recently read; the same bytes are the same transcript, so an
-    entry can never be stale. At most `budget` bytes of compressed results are kept, the least recently read
-    dropped first; a result over a quarter of that is parsed each time.
+    entry can never be stale. A result over a quarter of the budget is parsed each time.
     """
-
-    def __init__(self, budget: int) -> None:
-        self._transcripts: RecentValues[bytes, Transcript] = RecentValues(budget)
-
-    def transcript_of(self, column: bytes) -> Transcript:
-        column = bytes(column)
-        return self._transcripts.get(
-            column,
-            lambda: Transcript.from_json(zlib.decompress(column).decode()),
-            lambda _: len(column),
-        )
-
-
-_TRANSCRIPTS = _TranscriptCache(budget=4 * 1024**2)
+    column = bytes(column)
+    return _TRANSCRIPTS.get(
+        column,
+        lambda: Transcript.from_json(zlib.decompress(column).decode()),
+        lambda _: len(column),
+    )
 
 
 def operation_of(row: RowMapping) -> Operation:
@@ -93,7 +88,7 @@ def operation_of(row: RowMapping) -> Operation:
         progress=Progress(
             float(row["processed_seconds"]), float(row["total_seconds"]), row["stage"]
         ),
-        result=None if result is None else _TRANSCRIPTS.transcript_of(result),
+        result=None if result is None else transcript_of(result),
         error=None
         if row["error_code"] is None
         else ErrorInfo(row["error_code"], row["error_message"]),
