@@ -138,6 +138,19 @@ class Harness:
     def wait_for_stage(self, operation_id: str, stage: str, timeout: float = 60) -> None:
         self.wait(lambda: self._get(operation_id).progress.stage == stage, timeout)
 
+    def finished_count(self, outcome: str, timeout: float = 60) -> float:
+        """How many operations the dispatcher counted as finished with `outcome`, once it counted any: it
+        counts an operation just after writing its end, so a reader can see the end before the count."""
+        name = "asyncstt_operation_duration_seconds_count"
+
+        def counted() -> float | None:
+            return self.metrics.registry.get_sample_value(name, {"outcome": outcome})
+
+        self.wait(lambda: counted() is not None, timeout)
+        value = counted()
+        assert value is not None
+        return value
+
     def sample(self, name: str) -> float:
         value = self.metrics.registry.get_sample_value(name)
         return 0.0 if value is None else value
