@@ -68,12 +68,15 @@ def load_text(figures: dict[str, float]) -> str:
 
 @dataclass
 class PeakRss:
-    """The peak of the summed RSS of one process and all its descendants, sampled every 0.2 s."""
+    """The peak of the summed RSS of one process and all its descendants, sampled every 0.2 s, and the CPU
+    time each of them spent while watched."""
 
     pid: int
     peak: int = 0
     #: Each process's own peak, by pid (the root first), so a result can say which process held what.
     each: dict[int, int] = field(default_factory=dict)
+    #: Each process's CPU seconds (user + system) when first and last seen.
+    cpu: dict[int, tuple[float, float]] = field(default_factory=dict)
 
     @contextmanager
     def watch(self) -> Iterator[PeakRss]:
@@ -87,8 +90,11 @@ class PeakRss:
             for process in [root, *root.children(recursive=True)]:
                 with suppress(psutil.Error):
                     rss = process.memory_info().rss
+                    times = process.cpu_times()
                     total += rss
                     self.each[process.pid] = max(self.each.get(process.pid, 0), rss)
+                    spent = times.user + times.system
+                    self.cpu[process.pid] = (self.cpu.get(process.pid, (spent, spent))[0], spent)
             self.peak = max(self.peak, total)
 
     @property
@@ -100,6 +106,13 @@ class PeakRss:
         root = self.each.get(self.pid, 0)
         others = sorted((rss for pid, rss in self.each.items() if pid != self.pid), reverse=True)
         return " + ".join(f"{rss / 1024**2:.0f}" for rss in [root, *others]) + " MiB"
+
+    def cpu_breakdown(self) -> str:
+        """Each process's CPU seconds while watched, the server's first, then the largest."""
+        spent = {pid: last - first for pid, (first, last) in self.cpu.items()}
+        root = spent.pop(self.pid, 0.0)
+        others = sorted(spent.values(), reverse=True)
+        return " + ".join(f"{seconds:.1f}" for seconds in [root, *others]) + " s"
 
 
 def machine() -> str:

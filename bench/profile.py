@@ -145,6 +145,7 @@ def main() -> None:
         stages, wall, args.workers, args.files, rss.gib, load.text()
     )
     body += f"\nEach process's own peak RSS (the API process first): {rss.breakdown()}.\n"
+    body += f"Each process's CPU time over the run, in the same order: {rss.cpu_breakdown()}.\n"
     print(body)
     if args.write:
         update_section(HEADING, body)
