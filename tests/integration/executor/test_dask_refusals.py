@@ -79,3 +79,22 @@ def test_local_workers_start_with_few_arenas_and_dasks_own_variables(
         "MALLOC_TRIM_THRESHOLD_": "65536",
         "OMP_NUM_THREADS": "1",
     }
+
+
+def configuration_of_the_worker(keys: tuple[str, ...]) -> dict[str, object]:
+    import dask
+
+    return {key: dask.config.get(key) for key in keys}
+
+
+def test_local_workers_skip_dasks_periodic_profiling_and_frequent_ticks(
+    executor: DaskExecutor,
+) -> None:
+    keys = (
+        "distributed.admin.tick.interval",
+        "distributed.worker.profile.enabled",
+        "distributed.admin.system-monitor.interval",
+        "distributed.worker.memory.monitor-interval",
+    )
+    handle = executor.submit(configuration_of_the_worker, keys, priority=0, key="configuration")
+    assert handle.result(timeout=60) == dict(zip(keys, ("1s", False, "5s", "1s"), strict=True))
