@@ -100,29 +100,37 @@ def decode_channel(
     the same points join into the whole channel. A range past the end of the audio gives fewer samples, or none.
     With `end` None, audio that goes on past `info.decodable_seconds` refuses the file (InvalidArgument).
     """
-    if not 0 <= channel < info.channels:
-        raise Internal(f"channel {channel} was asked of audio with {info.channels} channel(s)")
+    return decode_channels(path, info, (channel,), start, end)[0]
+
+
+def decode_channels(
+    path: Path, info: AudioInfo, channels: Sequence[int], start: float, end: float | None
+) -> tuple[Samples, ...]:
+    """`decode_channel` of each of `channels` from one pass over the file: the same samples, read once."""
+    for channel in channels:
+        if not 0 <= channel < info.channels:
+            raise Internal(f"channel {channel} was asked of audio with {info.channels} channel(s)")
     start = max(0.0, start)
     first = round(start * TARGET_RATE)
     last = info.decodable_seconds if end is None else end
     stop = round(last * TARGET_RATE)
     if stop <= first:
-        return np.zeros(0, dtype=np.float32)
+        return tuple(np.zeros(0, dtype=np.float32) for _ in channels)
     native_stop = math.ceil((last + _TAIL_SECONDS) * info.sample_rate)
     with _ffmpeg_errors_refused():
-        blocks = _native_blocks(path, info, (channel,), start, native_stop)
+        blocks = _native_blocks(path, info, channels, start, native_stop)
         placed: Iterator[tuple[int, Samples]]
         if info.sample_rate == TARGET_RATE:
-            placed = ((block.position, block.data[0]) for block in blocks)
+            placed = ((block.position, block.data) for block in blocks)
         else:
-            placed = _resampled(blocks, info.sample_rate)
-        samples = _cut(placed, first, stop)
-    if end is None and first + len(samples) >= stop:
+            placed = _resampled(blocks, info.sample_rate, len(channels))
+        samples = _cut(placed, len(channels), first, stop)
+    if end is None and first + samples.shape[1] >= stop:
         raise InvalidArgument(
             f"the audio goes on past {last:.2f} s, but the file says it lasts {info.duration_seconds:.2f} s; "
             "its header understates its length or the file is damaged: re-encode it"
         )
-    return samples
+    return tuple(np.ascontiguousarray(row) for row in samples)
 
 
 @contextlib.contextmanager
@@ -189,59 +197,81 @@ def _energy(
     return base, np.concatenate(pieces)
 
 
-def _cut(placed: Iterator[tuple[int, Samples]], first: int, stop: int | None) -> Samples:
-    """Samples [first, stop) of a stream of (position, samples) pieces; silence where none were decoded."""
+def _cut(placed: Iterator[tuple[int, Samples]], rows: int, first: int, stop: int | None) -> Samples:
+    """Samples [first, stop) of a stream of (position, rows x samples) pieces; silence where none were decoded."""
     pieces: list[Samples] = []
     cursor = first
     for position, samples in placed:
         if position > cursor:
             gap_end = position if stop is None else min(position, stop)
             if gap_end > cursor:
-                pieces.append(np.zeros(gap_end - cursor, dtype=np.float32))
+                pieces.append(np.zeros((rows, gap_end - cursor), dtype=np.float32))
                 cursor = gap_end
+        length = samples.shape[1]
         begin = cursor - position
-        end = len(samples) if stop is None else min(len(samples), stop - position)
+        end = length if stop is None else min(length, stop - position)
         if end > begin:
-            pieces.append(samples[begin:end])
+            pieces.append(samples[:, begin:end])
             cursor = position + end
         if stop is not None and cursor >= stop:
             break
     if not pieces:
-        return np.zeros(0, dtype=np.float32)
-    return np.ascontiguousarray(np.concatenate(pieces), dtype=np.float32)
+        return np.zeros((rows, 0), dtype=np.float32)
+    return np.concatenate(pieces, axis=1).astype(np.float32, copy=False)
 
 
-def _resampled(blocks: Iterator[_Block], rate: int) -> Iterator[tuple[int, Samples]]:
-    """The first row of `blocks` at 16 kHz, with the 16 kHz sample number of each piece.
+def _resampled(blocks: Iterator[_Block], rate: int, rows: int) -> Iterator[tuple[int, Samples]]:
+    """`blocks` at 16 kHz, each row by a resampler of its own, with the 16 kHz sample number of each piece.
 
     Input before the first sample that falls exactly on the 16 kHz grid is dropped, so every slice's output lies
     on the same grid as a decode of the whole file.
     """
     step = rate // math.gcd(rate, TARGET_RATE)
     chunk = math.ceil(_RESAMPLE_CHUNK_SECONDS * rate)
-    resampler: av.AudioResampler | None = None
+    resamplers: list[av.AudioResampler] = []
     position = 0
     pending: list[Samples] = []
     waiting = 0
     for block in blocks:
-        samples = block.data[0]
-        if resampler is None:
+        samples = block.data
+        if not resamplers:
             skip = (-block.position) % step
-            if skip >= len(samples):
+            if skip >= samples.shape[1]:
                 continue
-            samples = samples[skip:]
+            samples = samples[:, skip:]
             position = (block.position + skip) * TARGET_RATE // rate
-            resampler = av.AudioResampler(format="fltp", layout="mono", rate=TARGET_RATE)
+            resamplers = [
+                av.AudioResampler(format="fltp", layout="mono", rate=TARGET_RATE)
+                for _ in range(rows)
+            ]
         pending.append(samples)
-        waiting += len(samples)
+        waiting += samples.shape[1]
         if waiting >= chunk:
-            out = _resample_once(resampler, np.concatenate(pending), rate)
+            joined = np.concatenate(pending, axis=1)
             pending, waiting = [], 0
+            out = _stacked(
+                [_resample_once(r, row, rate) for r, row in zip(resamplers, joined, strict=True)]
+            )
             yield position, out
-            position += len(out)
-    if resampler is not None:
-        out = _resample_once(resampler, np.concatenate(pending), rate) if pending else _EMPTY
-        yield position, np.concatenate([out, _joined(resampler.resample(None))])
+            position += out.shape[1]
+    if resamplers:
+        joined = np.concatenate(pending, axis=1) if pending else None
+        tails = [
+            np.concatenate(
+                [
+                    _EMPTY if joined is None else _resample_once(resampler, joined[row], rate),
+                    _joined(resampler.resample(None)),
+                ]
+            )
+            for row, resampler in enumerate(resamplers)
+        ]
+        yield position, _stacked(tails)
+
+
+def _stacked(rows: list[Samples]) -> Samples:
+    """Rows resampled alike, as one array: every resampler gives out the same count for the same input count."""
+    length = min(len(row) for row in rows)
+    return np.stack([row[:length] for row in rows])
 
 
 def _resample_once(resampler: av.AudioResampler, samples: Samples, rate: int) -> Samples:

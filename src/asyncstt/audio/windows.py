@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from asyncstt.audio.decode import TARGET_RATE, Samples, decode_channel
+from asyncstt.audio.decode import TARGET_RATE, Samples, decode_channels
 from asyncstt.audio.probe import AudioInfo
 
 
@@ -32,9 +32,7 @@ def windows(
     first = 0
     while True:
         start, end = first / TARGET_RATE, (first + step) / TARGET_RATE
-        channels = tuple(
-            decode_channel(path, info, channel, start, end) for channel in range(info.channels)
-        )
+        channels = decode_channels(path, info, range(info.channels), start, end)
         last = max(len(samples) for samples in channels) < step
         yield Window(start, channels, last)
         if last:
