@@ -9,8 +9,9 @@ probabilities, so the engine finds its stretches of speech in them without runni
 
 A slice holds about `slice_seconds` of speech (pauses the engine drops do not count) and ends in the longest
 pause within `snap_window_seconds` of that; a long file's first slice of each channel holds a quarter of that, so
-the workers start early. Near the end of the file slices hold half of the work left (never under half a slice),
-so that two workers finish a file together. The plan depends only on the samples and the
+the workers start early. Near the end of the file slices hold a quarter of the work left (never under half a
+slice), the work judged by the share of the channel so far that was speech, so that two workers finish a
+file together. The plan depends only on the samples and the
 planning settings, not on how the file is read: saved slices stay valid.
 """
 
@@ -47,8 +48,10 @@ LONG_PAUSE_SECONDS = 2.0
 SKIP_PAUSE_SECONDS = 60.0
 #: A slice spans at most this many nominal slice lengths, pauses included, however little speech it holds.
 MAX_SPAN_SLICES = 3
-#: Near the end a slice holds at most this share of the work left, summed over channels (two workers)...
-TAIL_SHARE = 0.5
+#: Near the end a slice holds at most this share of the work left, summed over channels: a quarter, so that the
+#: last slices are small and two workers finish a file within a small slice of each other (half the work left
+#: made each channel's last slice all of its rest, and one worker idled for up to a whole slice at the end)...
+TAIL_SHARE = 0.25
 #: ...and at least this share of a nominal slice: Whisper pads short audio to 30 s windows anyway.
 MIN_SLICE_SHARE = 0.5
 #: A channel's first slice holds this share of a nominal slice when the file holds plenty of work, so that the
@@ -121,6 +124,8 @@ class ChannelSlicer:
         self._pause: int | None = None
         self._target: int | None = None
         self._first = True
+        # Frames of speech in the slices handed on so far: the share of the channel that is work.
+        self._spoken = 0
 
     def push(self, probabilities: Probabilities) -> None:
         for probability in probabilities.tolist():
@@ -167,20 +172,22 @@ class ChannelSlicer:
         self._pauses = []
         self._pause = None
         left = max(0.0, self._left_seconds - _time(start))
-        share = max(
-            MIN_SLICE_SHARE, min(1.0, left * self._channels * TAIL_SHARE / self._slice_seconds)
-        )
+        # The work left, judged by how much of the channel so far was speech (all of it, before any slice).
+        spoken = self._spoken / start if self._spoken else 1.0
+        work_left = left * self._channels * spoken
+        share = max(MIN_SLICE_SHARE, min(1.0, work_left * TAIL_SHARE / self._slice_seconds))
         if self._first and left * self._channels >= FIRST_SLICE_WORK * self._slice_seconds:
             share = FIRST_SLICE_SHARE
         self._first = False
         target = _frames(share * self._slice_seconds)
-        # A slice that would leave less than the smallest slice after it runs to the end instead.
-        self._target = None if _frames(left) < target + self._min_slice else target
+        # A slice that would leave less work than the smallest slice after it runs to the end instead.
+        self._target = None if _frames(left * spoken) < target + self._min_slice else target
 
     def _slice(self, end: int | None) -> Stretch:
         """The open slice as a stretch of speech ending at `end` (None: the end of the channel)."""
         frames = len(self._taken) if end is None else end - self._start
         voice = np.array([probability for probability, _ in self._taken[:frames]], np.float32)
+        self._spoken += sum(judged for _, judged in self._taken[:frames])
         return Stretch(self._start, end, speech=True, decided=self._frame, voice=voice)
 
     def _take(self, frame: int, probability: float, speech: bool) -> None:

@@ -79,28 +79,47 @@ def test_shorter_pauses_stay_inside_their_slice() -> None:
 
 
 def test_a_slice_ends_in_the_longest_pause_near_its_nominal_length() -> None:
-    # 4 s phrases parted by 0.32 s pauses, but one pause of 0.96 s after 19.68 s of speech and pauses.
-    phrases = [(4.0, SPEECH), (0.32, QUIET)] * 4 + [(2.4, SPEECH), (0.96, QUIET)]
-    stretches = slice_all(frames(*phrases, *[(4.0, SPEECH), (0.32, QUIET)] * 4), 20.0, 3.0)
-    assert speech(stretches)[0][1] == pytest.approx(19.68 + 0.48)
+    # 37 s at 20 s slices: the first holds half a slice. 4 s phrases parted by 0.32 s pauses, but one pause of
+    # 0.96 s after 9.76 s of speech and pauses.
+    phrases = [(4.0, SPEECH), (0.32, QUIET)] * 2 + [(1.12, SPEECH), (0.96, QUIET)]
+    stretches = slice_all(frames(*phrases, *[(4.0, SPEECH), (0.32, QUIET)] * 6), 20.0, 3.0)
+    assert speech(stretches)[0][1] == pytest.approx(9.76 + 0.48)
 
 
 def test_speech_without_a_pause_is_cut_where_it_is_least_speech_like() -> None:
+    # 60 s at 20 s slices: the first holds a quarter of the work, 15 s, and the cut is sought up to 3 s before.
     probabilities = frames((60.0, SPEECH))
-    dip = round(21.0 / FRAME_SECONDS)
+    dip = round(14.0 / FRAME_SECONDS)
     probabilities[dip] = 0.6
     assert speech(slice_all(probabilities, 20.0, 3.0))[0][1] == seconds(dip)
 
 
-def test_slices_shrink_near_the_end_but_never_below_half_a_slice() -> None:
+def test_slices_shrink_to_a_quarter_of_the_work_left_but_never_below_half_a_slice() -> None:
     phrases = [(4.6, SPEECH), (0.4, QUIET)] * 20  # 100 s
+    spans = speech(slice_all(frames(*phrases), 40.0, 3.0))
+    starts = [start or 0.0 for start, _ in spans]
     lengths = [
-        (end if end is not None else 100.0) - (start or 0.0)
-        for start, end in speech(slice_all(frames(*phrases), 40.0, 3.0))
+        (end if end is not None else 100.0) - start for start, (_, end) in zip(starts, spans)
     ]
-    assert len(lengths) == 3
-    assert lengths[0] == pytest.approx(40, abs=3)
-    assert all(20 <= length <= 32 for length in lengths[1:]), lengths
+    # A quarter of 100 s, then half a slice until what is left holds less than two of those.
+    assert lengths[:3] == [
+        pytest.approx(25, abs=3),
+        pytest.approx(20, abs=3),
+        pytest.approx(20, abs=3),
+    ]
+    assert 20 <= lengths[3] <= 40 and len(lengths) == 4, lengths
+
+
+def test_the_work_left_is_judged_by_the_share_of_the_channel_that_was_speech() -> None:
+    # 400 s, half of it speech in 5 s turns (the pauses are long enough not to count as work): near the end
+    # each slice holds a quarter of the speech left on the channel, not of the channel's time.
+    stretches = slice_all(frames(*[(5.0, SPEECH), (5.0, QUIET)] * 40), 40.0, 3.0)
+    for stretch in [s for s in stretches if s.speech][1:-1]:
+        start = seconds(stretch.start) or 0.0
+        assert stretch.voice is not None
+        held = float((stretch.voice >= 0.5).sum()) * FRAME_SECONDS
+        wanted = max(20.0, min(40.0, 0.25 * (400.0 - start) * 0.5))
+        assert held == pytest.approx(wanted, abs=5.0), (start, held)
 
 
 def test_a_slice_spans_at_most_three_nominal_lengths_however_sparse_its_speech() -> None:
