@@ -99,7 +99,8 @@ def test_slices_shrink_to_a_quarter_of_the_work_left_but_never_below_half_a_slic
     spans = speech(slice_all(frames(*phrases), 40.0, 3.0))
     starts = [start or 0.0 for start, _ in spans]
     lengths = [
-        (end if end is not None else 100.0) - start for start, (_, end) in zip(starts, spans)
+        (end if end is not None else 100.0) - start
+        for start, (_, end) in zip(starts, spans, strict=True)
     ]
     # A quarter of 100 s, then half a slice until what is left holds less than two of those.
     assert lengths[:3] == [
@@ -107,7 +108,8 @@ def test_slices_shrink_to_a_quarter_of_the_work_left_but_never_below_half_a_slic
         pytest.approx(20, abs=3),
         pytest.approx(20, abs=3),
     ]
-    assert 20 <= lengths[3] <= 40 and len(lengths) == 4, lengths
+    assert len(lengths) == 4, lengths
+    assert 20 <= lengths[3] <= 40, lengths
 
 
 def test_the_work_left_is_judged_by_the_share_of_the_channel_that_was_speech() -> None:
