@@ -250,20 +250,23 @@ def _resampled(blocks: Iterator[_Block], rate: int, rows: int) -> Iterator[tuple
             joined = np.concatenate(pending, axis=1)
             pending, waiting = [], 0
             out = _stacked(
-                [_resample_once(r, row, rate) for r, row in zip(resamplers, joined, strict=True)]
+                [
+                    _resample_once(one, row, rate)
+                    for one, row in zip(resamplers, joined, strict=True)
+                ]
             )
             yield position, out
             position += out.shape[1]
     if resamplers:
-        joined = np.concatenate(pending, axis=1) if pending else None
+        rest = np.concatenate(pending, axis=1) if pending else np.zeros((rows, 0), np.float32)
         tails = [
             np.concatenate(
                 [
-                    _EMPTY if joined is None else _resample_once(resampler, joined[row], rate),
+                    _resample_once(resampler, row, rate) if len(row) else _EMPTY,
                     _joined(resampler.resample(None)),
                 ]
             )
-            for row, resampler in enumerate(resamplers)
+            for resampler, row in zip(resamplers, rest, strict=True)
         ]
         yield position, _stacked(tails)
 

@@ -8,7 +8,7 @@ import pytest
 from av.audio.frame import AudioFrame
 from av.audio.stream import AudioStream
 
-from asyncstt.audio.decode import TARGET_RATE, decode_channel, find_quiet_point
+from asyncstt.audio.decode import TARGET_RATE, decode_channel, decode_channels, find_quiet_point
 from asyncstt.audio.probe import AudioInfo, probe
 from asyncstt.errors import Internal, InvalidArgument
 from asyncstt.recognition import AudioEncoding
@@ -117,6 +117,28 @@ def test_stereo_channels_decode_apart(
     assert abs(_correlation(left, ru_padded)) < 0.1
     assert abs(_correlation(right, jfk)) < 0.1
     assert np.abs(right[4 * TARGET_RATE :]).max() < 0.01, "ru ends at 3.2 s; the rest is silence"
+
+
+@pytest.mark.parametrize(
+    ("name", "rate", "channels"),
+    [("stereo_wav", 0, 0), ("stereo_ogg", 0, 0), ("jfk_lpcm_48k_stereo", 48000, 2)],
+)
+@pytest.mark.parametrize(("start", "end"), [(0.0, None), (2.5, 7.25)])
+def test_channels_read_in_one_pass_are_those_read_one_by_one(
+    audio_fixtures: AudioFixtures,
+    name: str,
+    rate: int,
+    channels: int,
+    start: float,
+    end: float | None,
+) -> None:
+    path = getattr(audio_fixtures, name)
+    info = _info(path, rate, channels)
+    together = decode_channels(path, info, (0, 1), start, end)
+    apart = [decode_channel(path, info, channel, start, end) for channel in (0, 1)]
+    for both, one in zip(together, apart, strict=True):
+        np.testing.assert_array_equal(both, one)
+    assert len(together[0]) > TARGET_RATE
 
 
 def test_wav_without_channel_mask_keeps_channels_exactly(
