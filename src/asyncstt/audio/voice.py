@@ -3,11 +3,16 @@
 The Silero VAD model that faster-whisper ships, run frame by frame with its state carried from one call to the
 next, so a channel fed in windows of any length gets exactly the probabilities of one pass over the whole of it
 while only a window sits in memory.
+
+Digital silence is nearly free: once the model has judged `HEARD_SILENT_FRAMES` frames of it in a row, the rest
+of that silence is not run through the model (its frames have probability 0) and the model's state starts afresh, so the speech after it is judged as at the start of a file. In a
+call recorded a channel per party, each channel is digitally silent while the other party speaks.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,12 @@ FRAME_SECONDS = FRAME_SAMPLES / TARGET_RATE
 _CONTEXT_SAMPLES = 64
 _STATE_SHAPE = (1, 1, 128)
 _MODEL_FILE = "silero_vad_v6.onnx"
+#: A frame (with the context the model sees of the frame before) whose samples all lie within this of zero, a few
+#: steps of 16-bit audio, is digital silence: a muted line, not a quiet room.
+SILENT_LEVEL = 4 / 32768
+#: Frames of digital silence the model judges before the rest of it is skipped: half a second, so the fall of the
+#: probability at the end of speech is the model's own.
+HEARD_SILENT_FRAMES = 16
 
 Probabilities = NDArray[np.float32]
 
@@ -64,6 +75,8 @@ class VoiceActivity:
         self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
         self._context = np.zeros(_CONTEXT_SAMPLES, dtype=np.float32)
         self._leftover = np.zeros(0, dtype=np.float32)
+        # Frames of digital silence in a row up to the last frame fed.
+        self._silent_run = 0
 
     def feed(self, samples: NDArray[np.float32]) -> Probabilities:
         joined = np.concatenate([self._leftover, samples]) if len(self._leftover) else samples
@@ -85,7 +98,26 @@ class VoiceActivity:
         frames = samples.reshape(-1, FRAME_SAMPLES).astype(np.float32, copy=False)
         before = np.concatenate([self._context[np.newaxis], frames[:-1, -_CONTEXT_SAMPLES:]])
         self._context = frames[-1, -_CONTEXT_SAMPLES:].copy()
-        probabilities, self._h, self._c = _session().run(
-            None, {"input": np.concatenate([before, frames], axis=1), "h": self._h, "c": self._c}
-        )
-        return np.asarray(probabilities, dtype=np.float32).reshape(-1)
+        seen = np.concatenate([before, frames], axis=1)
+        skipped = self._silent_runs(np.abs(seen).max(axis=1) <= SILENT_LEVEL) > HEARD_SILENT_FRAMES
+        out = np.empty(len(seen), dtype=np.float32)
+        bounds = [0, *(np.flatnonzero(np.diff(skipped)) + 1).tolist(), len(seen)]
+        for begin, end in itertools.pairwise(bounds):
+            if skipped[begin]:
+                out[begin:end] = 0.0
+                self._h = np.zeros(_STATE_SHAPE, dtype=np.float32)
+                self._c = np.zeros(_STATE_SHAPE, dtype=np.float32)
+                continue
+            probabilities, self._h, self._c = _session().run(
+                None, {"input": seen[begin:end], "h": self._h, "c": self._c}
+            )
+            out[begin:end] = np.asarray(probabilities, dtype=np.float32).reshape(-1)
+        return out
+
+    def _silent_runs(self, silent: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """Each frame's place in its run of silent frames (0: not silent), runs carried on from the last call."""
+        index = np.arange(len(silent))
+        last_sound = np.maximum.accumulate(np.where(silent, -1, index))
+        runs = np.where(last_sound < 0, index + 1 + self._silent_run, index - last_sound)
+        self._silent_run = int(runs[-1])
+        return runs
