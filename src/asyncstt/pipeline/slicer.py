@@ -124,8 +124,8 @@ class ChannelSlicer:
         self._pause: int | None = None
         self._target: int | None = None
         self._first = True
-        # Frames of speech in the slices handed on so far: the share of the channel that is work.
-        self._spoken = 0
+        # Frames of work (speech and the pauses that count) in the slices handed on so far.
+        self._worked = 0
 
     def push(self, probabilities: Probabilities) -> None:
         for probability in probabilities.tolist():
@@ -172,23 +172,35 @@ class ChannelSlicer:
         self._pauses = []
         self._pause = None
         left = max(0.0, self._left_seconds - _time(start))
-        # The work left, judged by how much of the channel so far was speech (all of it, before any slice).
-        spoken = self._spoken / start if self._spoken else 1.0
-        work_left = left * self._channels * spoken
+        # The work left, judged by the share of the channel so far that was work (all of it, before any slice).
+        working = self._worked / start if self._worked else 1.0
+        work_left = left * self._channels * working
         share = max(MIN_SLICE_SHARE, min(1.0, work_left * TAIL_SHARE / self._slice_seconds))
         if self._first and left * self._channels >= FIRST_SLICE_WORK * self._slice_seconds:
             share = FIRST_SLICE_SHARE
         self._first = False
         target = _frames(share * self._slice_seconds)
         # A slice that would leave less work than the smallest slice after it runs to the end instead.
-        self._target = None if _frames(left * spoken) < target + self._min_slice else target
+        self._target = None if _frames(left * working) < target + self._min_slice else target
 
     def _slice(self, end: int | None) -> Stretch:
         """The open slice as a stretch of speech ending at `end` (None: the end of the channel)."""
         frames = len(self._taken) if end is None else end - self._start
         voice = np.array([probability for probability, _ in self._taken[:frames]], np.float32)
-        self._spoken += sum(judged for _, judged in self._taken[:frames])
+        self._worked += self._work_in(frames)
         return Stretch(self._start, end, speech=True, decided=self._frame, voice=voice)
+
+    def _work_in(self, frames: int) -> int:
+        """Frames of work in the open slice's first `frames`, counted as `_take` counts them: speech, and the
+        pauses shorter than a long pause that speech follows."""
+        work, pause = 0, 0
+        for _, speech in self._taken[:frames]:
+            if not speech:
+                pause += 1
+                continue
+            work += 1 + (pause if pause < self._long_pause else 0)
+            pause = 0
+        return work
 
     def _take(self, frame: int, probability: float, speech: bool) -> None:
         self._taken.append((probability, speech))

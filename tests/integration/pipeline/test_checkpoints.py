@@ -73,7 +73,7 @@ def test_a_stale_plan_is_not_reused(harness_factory: Callable[..., Harness], mur
     first.executor.hold_from = 2
     operation = first.submit(murmur)
     first.dispatcher.start()
-    first.wait(lambda: first._get(operation.id).progress.processed_seconds >= 16)
+    first.wait(lambda: first._get(operation.id).progress.processed_seconds >= 20)
     first.dispatcher.stop()
     # Another slice length: other cut points, so nothing saved before fits.
     second = harness_factory(stand_in(), slice_seconds=20.0, snap_window_seconds=1.0)
@@ -191,8 +191,9 @@ def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
     pause = np.zeros(16000, dtype=np.float32)
     three = tmp_path / "three.wav"
     write_wav(three, [np.concatenate([jfk, pause, jfk, pause, jfk])], 16000)
-    # Slices [0, 11.4), [11.4, 16.9) and the rest: the last two hold a quarter of the work left, or half a slice.
-    options: dict[str, Any] = {"slice_seconds": 12.0, "snap_window_seconds": 3.0}
+    # Slices [0, 11.4), [11.4, 23.4) and the rest, cut in the pauses: near the end (here, from the start) a
+    # slice holds half a slice.
+    options: dict[str, Any] = {"slice_seconds": 20.0, "snap_window_seconds": 3.0}
 
     undisturbed = harness_factory(**options)
     reference = undisturbed.submit(three)
@@ -208,7 +209,7 @@ def test_with_the_real_engine_a_reclaimed_operation_skips_saved_slices(
     first.dispatcher.start()
     first.wait(lambda: first.executor.ran == [0, 1], timeout=120)
     # Progress counts a slice once it is saved.
-    first.wait(lambda: first._get(operation.id).progress.processed_seconds >= 16)
+    first.wait(lambda: first._get(operation.id).progress.processed_seconds >= 20)
     first.dispatcher.stop()
 
     second = harness_factory(**options)
