@@ -5,8 +5,9 @@ next, so a channel fed in windows of any length gets exactly the probabilities o
 while only a window sits in memory.
 
 Digital silence is nearly free: once the model has judged `HEARD_SILENT_FRAMES` frames of it in a row, the rest
-of that silence is not run through the model (its frames have probability 0) and the model's state starts afresh, so the speech after it is judged as at the start of a file. In a
-call recorded a channel per party, each channel is digitally silent while the other party speaks.
+of that silence is not run through the model (its frames have probability 0) and the model's state starts
+afresh, so the speech after it is judged as at the start of a file. In a call recorded a channel per party,
+each channel is digitally silent while the other party speaks.
 """
 
 from __future__ import annotations

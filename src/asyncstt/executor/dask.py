@@ -101,9 +101,9 @@ class DaskExecutor:
             self._client = self._connect(self._address)
         else:
             workers = execution.local_workers or workers_wanted(engine, os.cpu_count() or 1)
+            _quiet_local_cluster()
             # From its start, so that no thread of the worker takes an arena of its own before the engine
             # loads (engines/allocator.py); workers elsewhere get the limit when the engine loads.
-            _quiet_local_cluster()
             environment = dict(dask.config.get(WORKER_ENVIRONMENT_KEY, {}))
             dask.config.set({WORKER_ENVIRONMENT_KEY: {**environment, "MALLOC_ARENA_MAX": ARENAS}})
             self._cluster = LocalCluster(
