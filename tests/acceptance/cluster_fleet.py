@@ -22,8 +22,8 @@ from tests.support.serve import ServeProcess
 from tests.support.wer import JFK_REFERENCE, word_errors
 
 SLICE_SECONDS = 8.0
-#: Cut points move at most this far to find silence, so every slice but the first (a quarter of a slice, on a
-#: file of four slices or more) and the last is 7 to 9 s long.
+#: Cut points move at most this far to find silence, so every slice is 7 to 9 s long, but those near the end, which
+#: hold a quarter of the work left or half a slice, and the last.
 SNAP_SECONDS = 1.0
 LEASE_SECONDS = 5.0
 #: Settings of every API process and worker of these tests.

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from asyncstt.pipeline.slicer import FIRST_SLICE_SHARE
+from asyncstt.pipeline.slicer import MIN_SLICE_SHARE
 from tests.acceptance.cluster_fleet import (
     SLICE_SECONDS,
     SNAP_SECONDS,
@@ -92,10 +92,10 @@ def test_a_killed_api_process_is_replaced_without_redoing_finished_slices(
     )
     assert reused is not None, "the new process did not take up the saved slices"
     assert int(reused.group(1)) >= saved, reused.group(0)
-    # Every saved slice but the first and the last is at least SLICE_SECONDS - SNAP_SECONDS long; the first (of
-    # this mono file, four slices long) at least a quarter of a slice less the snap.
-    shortest = FIRST_SLICE_SHARE * SLICE_SECONDS - SNAP_SECONDS
-    most = total - (saved - 1) * (SLICE_SECONDS - SNAP_SECONDS) - shortest + 0.5
+    # Every saved slice is at least half a slice less the snap long: the first holds a whole one (at these slice
+    # lengths, one Whisper window is more than a slice), those near the end half a slice or more.
+    shortest = MIN_SLICE_SHARE * SLICE_SECONDS - SNAP_SECONDS
+    most = total - saved * shortest + 0.5
     assert 0 < redone <= most, f"recognised {redone:.1f} s again, at most {most:.1f} s expected"
 
 

@@ -8,10 +8,10 @@ would. A longer silence ends the slice and is never decoded by a worker. Each sl
 probabilities, so the engine finds its stretches of speech in them without running the model again.
 
 A slice holds about `slice_seconds` of speech (pauses the engine drops do not count) and ends in the longest
-pause within `snap_window_seconds` of that; a long file's first slice of each channel holds a quarter of that, so
-the workers start early. Near the end of the file slices hold a quarter of the work left (never under half a
-slice), the work judged by the share of the channel so far that was speech, so that two workers finish a
-file together. The plan depends only on the samples and the
+pause within `snap_window_seconds` of that; a long file's first slice of each channel holds a quarter of that
+(never under 30 s of speech, one Whisper window), so the workers start early. Near the end of the file slices
+hold a quarter of the work left (never under half a slice), the work judged by the share of the channel so far
+that was work, so that two workers finish a file together. The plan depends only on the samples and the
 planning settings, not on how the file is read: saved slices stay valid.
 """
 
@@ -61,6 +61,9 @@ MIN_SLICE_SHARE = 0.5
 FIRST_SLICE_SHARE = 0.25
 #: ...when the file holds at least this many nominal slices of work, summed over channels.
 FIRST_SLICE_WORK = 4
+#: ...but never less than this much speech, one Whisper window: on 3 s of jfk alone Whisper hears "And so am I
+#: fellow Americans", on the whole of it "And so my fellow Americans".
+FIRST_SLICE_MIN_SECONDS = 30.0
 
 
 def _frames(seconds: float) -> int:
@@ -177,7 +180,7 @@ class ChannelSlicer:
         work_left = left * self._channels * working
         share = max(MIN_SLICE_SHARE, min(1.0, work_left * TAIL_SHARE / self._slice_seconds))
         if self._first and left * self._channels >= FIRST_SLICE_WORK * self._slice_seconds:
-            share = FIRST_SLICE_SHARE
+            share = max(FIRST_SLICE_SHARE, min(1.0, FIRST_SLICE_MIN_SECONDS / self._slice_seconds))
         self._first = False
         target = _frames(share * self._slice_seconds)
         # A slice that would leave less work than the smallest slice after it runs to the end instead.

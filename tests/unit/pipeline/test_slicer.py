@@ -173,9 +173,19 @@ def test_every_slice_carries_the_probabilities_of_its_own_frames(pieces: int) ->
 
 
 def test_a_long_files_first_slice_holds_a_quarter_of_a_slice_so_the_workers_start_early() -> None:
-    phrases = [(4.6, SPEECH), (0.4, QUIET)] * 40  # 200 s: five slices of 40 s
+    phrases = [(4.6, SPEECH), (0.4, QUIET)] * 120  # 600 s: five slices of 120 s
+    spans = speech(slice_all(frames(*phrases), 120.0, 5.0))
+    first_start, first_end = spans[0]
+    assert (first_end or 0.0) - (first_start or 0.0) == pytest.approx(30, abs=5)
+    second_start, second_end = spans[1]
+    assert (second_end or 0.0) - (second_start or 0.0) == pytest.approx(120, abs=5)
+
+
+def test_the_first_slice_holds_at_least_one_whisper_window_of_speech() -> None:
+    phrases = [
+        (4.6, SPEECH),
+        (0.4, QUIET),
+    ] * 40  # 200 s: five slices of 40 s, a quarter of one is 10 s
     spans = speech(slice_all(frames(*phrases), 40.0, 3.0))
     first_start, first_end = spans[0]
-    assert (first_end or 0.0) - (first_start or 0.0) == pytest.approx(10, abs=3)
-    second_start, second_end = spans[1]
-    assert (second_end or 0.0) - (second_start or 0.0) == pytest.approx(40, abs=3)
+    assert (first_end or 0.0) - (first_start or 0.0) == pytest.approx(30, abs=3)
