@@ -122,6 +122,8 @@ class ChannelSlicer:
         self._start = 0
         self._taken: list[tuple[float, bool]] = []
         self._counted = 0
+        # The work counted when each frame of `_taken` was taken.
+        self._counted_by: list[int] = []
         self._heard = False
         self._pauses: list[_Pause] = []
         self._pause: int | None = None
@@ -171,6 +173,7 @@ class ChannelSlicer:
         self._start = start
         self._taken = []
         self._counted = 0
+        self._counted_by = []
         self._heard = False
         self._pauses = []
         self._pause = None
@@ -190,20 +193,8 @@ class ChannelSlicer:
         """The open slice as a stretch of speech ending at `end` (None: the end of the channel)."""
         frames = len(self._taken) if end is None else end - self._start
         voice = np.array([probability for probability, _ in self._taken[:frames]], np.float32)
-        self._worked += self._work_in(frames)
+        self._worked += self._counted_by[frames - 1] if frames else 0
         return Stretch(self._start, end, speech=True, decided=self._frame, voice=voice)
-
-    def _work_in(self, frames: int) -> int:
-        """Frames of work in the open slice's first `frames`, counted as `_take` counts them: speech, and the
-        pauses shorter than a long pause that speech follows."""
-        work, pause = 0, 0
-        for _, speech in self._taken[:frames]:
-            if not speech:
-                pause += 1
-                continue
-            work += 1 + (pause if pause < self._long_pause else 0)
-            pause = 0
-        return work
 
     def _take(self, frame: int, probability: float, speech: bool) -> None:
         self._taken.append((probability, speech))
@@ -216,12 +207,12 @@ class ChannelSlicer:
                 self._pause = None
             self._counted += 1
             self._heard = True
-        else:
-            if self._pause is None:
-                self._pause = frame
-            if frame + 1 - self._pause >= self._skip_pause:
-                self._close_in_silence(self._pause)
-                return
+        elif self._pause is None:
+            self._pause = frame
+        self._counted_by.append(self._counted)
+        if self._pause is not None and frame + 1 - self._pause >= self._skip_pause:
+            self._close_in_silence(self._pause)
+            return
         target = self._target
         if target is not None and self._counted >= target + self._snap:
             self._cut(frame, target)
