@@ -130,7 +130,7 @@ def decode_channels(
             f"the audio goes on past {last:.2f} s, but the file says it lasts {info.duration_seconds:.2f} s; "
             "its header understates its length or the file is damaged: re-encode it"
         )
-    return tuple(np.ascontiguousarray(row) for row in samples)
+    return tuple(samples)
 
 
 @contextlib.contextmanager
@@ -249,7 +249,8 @@ def _resampled(blocks: Iterator[_Block], rate: int, rows: int) -> Iterator[tuple
         if waiting >= chunk:
             joined = np.concatenate(pending, axis=1)
             pending, waiting = [], 0
-            out = _stacked(
+            # Every resampler gives out the same count for the same input count.
+            out = np.stack(
                 [
                     _resample_once(one, row, rate)
                     for one, row in zip(resamplers, joined, strict=True)
@@ -268,13 +269,7 @@ def _resampled(blocks: Iterator[_Block], rate: int, rows: int) -> Iterator[tuple
             )
             for resampler, row in zip(resamplers, rest, strict=True)
         ]
-        yield position, _stacked(tails)
-
-
-def _stacked(rows: list[Samples]) -> Samples:
-    """Rows resampled alike, as one array: every resampler gives out the same count for the same input count."""
-    length = min(len(row) for row in rows)
-    return np.stack([row[:length] for row in rows])
+        yield position, np.stack(tails)
 
 
 def _resample_once(resampler: av.AudioResampler, samples: Samples, rate: int) -> Samples:
