@@ -1,4 +1,4 @@
-"""Decoding one time slice of one channel to 16 kHz samples, and finding silence to cut slices at.
+"""Decoding one time slice of one or more channels to 16 kHz samples.
 
 Only the asked range is decoded: containers are entered by a time seek a little before it, headerless PCM by a
 byte offset. Every decoded frame is placed by its timestamp, so a slice starts on the sample it names and
@@ -58,9 +58,6 @@ _SHORTFALL_SHARE = 0.01
 # Native samples are handed to the resampler in pieces of this length: one call per decoded frame costs more
 # than the resampling itself.
 _RESAMPLE_CHUNK_SECONDS = 0.5
-# find_quiet_point measures energy over frames of this length, one every hop.
-_QUIET_FRAME_SECONDS = 0.1
-_QUIET_HOP_SECONDS = 0.01
 
 Samples = NDArray[np.float32]
 _EMPTY: Samples = np.zeros(0, dtype=np.float32)
@@ -117,8 +114,8 @@ def decode_channels(
     if stop <= first:
         return tuple(np.zeros(0, dtype=np.float32) for _ in channels)
     native_stop = math.ceil((last + _TAIL_SECONDS) * info.sample_rate)
-    with _ffmpeg_errors_refused():
-        blocks = _native_blocks(path, info, channels, start, native_stop)
+    with ffmpeg_errors_refused():
+        blocks = native_blocks(path, info, channels, start, native_stop)
         placed: Iterator[tuple[int, Samples]]
         if info.sample_rate == TARGET_RATE:
             placed = ((block.position, block.data) for block in blocks)
@@ -134,67 +131,12 @@ def decode_channels(
 
 
 @contextlib.contextmanager
-def _ffmpeg_errors_refused() -> Iterator[None]:
+def ffmpeg_errors_refused() -> Iterator[None]:
     """FFmpeg failing on a file (a seek into garbage, a resampler refusing its rate) is the file's fault."""
     try:
         yield
     except av.FFmpegError as error:
         raise InvalidArgument(f"the audio could not be decoded: {error_detail(error)}") from error
-
-
-def find_quiet_point(path: Path, info: AudioInfo, around: float, window: float) -> float:
-    """Seconds: the centre of the quietest 100 ms (energy summed over all channels) in `around` ± `window`.
-
-    Frames that are equally quiet (digital silence) make a run, and the centre of the longest run is taken, so a
-    cut lands in the middle of a pause rather than at its edge. The window is clipped to the file.
-    """
-    rate = info.sample_rate
-    low, high = max(0.0, around - window), min(info.duration_seconds, around + window)
-    fallback = min(max(around, 0.0), info.duration_seconds)
-    frame = max(1, round(_QUIET_FRAME_SECONDS * rate))
-    hop = max(1, round(_QUIET_HOP_SECONDS * rate))
-    first, last = math.floor(low * rate), math.ceil(high * rate)
-    if last - first < frame:
-        return fallback
-    with _ffmpeg_errors_refused():
-        base, energy = _energy(path, info, low, first, last)
-    if len(energy) < frame:
-        return fallback
-    sums = np.concatenate(([0.0], np.cumsum(energy)))
-    starts = np.arange(0, len(energy) - frame + 1, hop)
-    frames = sums[starts + frame] - sums[starts]
-    quiet = frames <= frames.min() * (1 + 1e-3) + 1e-9 * frame
-    best = _longest_run(quiet, starts, (around * rate) - base - frame / 2)
-    return float((base + starts[best] + frame / 2) / rate)
-
-
-def _longest_run(quiet: NDArray[np.bool_], starts: NDArray[np.int_], target: float) -> int:
-    """Index of the middle of the longest run of True in `quiet`; among equals, the run nearest `target`."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], quiet.astype(np.int8), [0]))))
-    runs = list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
-    begin, end = max(
-        runs, key=lambda run: (run[1] - run[0], -abs(starts[(run[0] + run[1] - 1) // 2] - target))
-    )
-    return int(begin + end - 1) // 2
-
-
-def _energy(
-    path: Path, info: AudioInfo, low: float, first: int, last: int
-) -> tuple[int, NDArray[np.float64]]:
-    """Per-sample energy summed over channels for file samples [first, last), and where it really starts."""
-    pieces: list[NDArray[np.float64]] = []
-    base: int | None = None
-    for block in _native_blocks(path, info, range(info.channels), low, last):
-        skip = max(0, first - block.position)
-        keep = min(block.data.shape[1], last - block.position)
-        if keep <= skip:
-            continue
-        if base is None:
-            base = block.position + skip
-        pieces.append(np.square(block.data[:, skip:keep], dtype=np.float64).sum(axis=0))
-    if base is None:
-        return first, np.zeros(0)
-    return base, np.concatenate(pieces)
 
 
 def _cut(placed: Iterator[tuple[int, Samples]], rows: int, first: int, stop: int | None) -> Samples:
@@ -286,7 +228,7 @@ def _joined(frames: list[AudioFrame]) -> Samples:
     )
 
 
-def _native_blocks(
+def native_blocks(
     path: Path, info: AudioInfo, rows: Sequence[int], start: float, native_stop: int | None
 ) -> Iterator[_Block]:
     """Blocks of the asked channels from a little before `start` up to at least `native_stop` (or the end)."""

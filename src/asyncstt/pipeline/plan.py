@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from asyncstt import __version__
-from asyncstt.audio.decode import find_quiet_point
 from asyncstt.audio.probe import AudioInfo
+from asyncstt.audio.quiet import find_quiet_point
 from asyncstt.audio.voice import Probabilities
 from asyncstt.recognition import RecognitionSpec
 from asyncstt.settings import EngineSettings, Settings
