@@ -67,6 +67,12 @@ def continuous(seconds: float, offset: int, seed: int = 0) -> Channel:
     return Channel(np.concatenate(samples), " ".join(texts))
 
 
+def continuous_stereo(seconds: float) -> tuple[Channel, Channel]:
+    """Two channels of continuous read speech, each from other pieces with pauses of their own, padded to one
+    length: the benchmarks' continuous stereo file."""
+    return stereo(continuous(seconds, 0, seed=1), continuous(seconds, 3, seed=2))
+
+
 def call(seconds: float, seed: int = 0) -> tuple[Channel, Channel]:
     """A call of about `seconds`: the two channels take turns, each silent while the other speaks.
 

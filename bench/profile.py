@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.audio import write_wav
 from tests.support.serve import ServeProcess
 
-from bench.material import call, continuous, stereo
+from bench.material import call, continuous, continuous_stereo
 from bench.measure import LoadWatch, PeakRss, machine, update_section
 from bench.run import serving
 
@@ -88,10 +88,7 @@ def build(root: Path, audio: str, seconds: float) -> Path:
     if audio == "call":
         channels = [channel.samples for channel in call(seconds)]
     elif audio == "continuous":
-        channels = [
-            channel.samples
-            for channel in stereo(continuous(seconds, 0, seed=1), continuous(seconds, 3, seed=2))
-        ]
+        channels = [channel.samples for channel in continuous_stereo(seconds)]
     else:
         channels = [continuous(seconds, 0).samples]
     return write_wav(root / f"{audio}-{seconds:g}s.wav", channels, 16000)

@@ -33,7 +33,7 @@ from tests.support.serve import ServeProcess  # noqa: E402
 from tests.support.wer import word_errors, words  # noqa: E402
 
 from bench.engine import batched_engine_seconds  # noqa: E402
-from bench.material import Channel, call, continuous, stereo  # noqa: E402
+from bench.material import Channel, call, continuous, continuous_stereo  # noqa: E402
 from bench.measure import LoadWatch, PeakRss, machine, update_section  # noqa: E402
 
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
@@ -172,9 +172,7 @@ def single(root: Path, scale: float, warm: Path) -> str:
 def throughput(root: Path, scale: float, warm: Path) -> str:
     rows = []
     files = {
-        "continuous speech": stereo(
-            continuous(600 * scale, 0, seed=1), continuous(600 * scale, 3, seed=2)
-        ),
+        "continuous speech": continuous_stereo(600 * scale),
         "call, channels take turns": call(840 * scale, seed=3),
     }
     for name, channels in files.items():
