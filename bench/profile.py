@@ -18,6 +18,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 from tests.support.audio import write_wav
@@ -25,7 +26,7 @@ from tests.support.serve import ServeProcess
 
 from bench.material import call, continuous, continuous_stereo
 from bench.measure import LoadWatch, PeakRss, machine, update_section
-from bench.run import serving
+from bench.run import poll_pause, serving
 
 SUBMIT = "/speech/stt/v2/longRunningRecognize"
 HEADING = "## Where the time goes (bench/profile.py)"
@@ -71,17 +72,21 @@ def recognise_all(server: ServeProcess, paths: list[Path], timeout: float) -> No
             response = http.post(SUBMIT, json=body)
             response.raise_for_status()
             pending.append(response.json()["id"])
-        deadline = time.monotonic() + timeout
+        submitted = time.monotonic()
+        last: dict[str, Any] = {}
         while pending:
-            if time.monotonic() > deadline:
+            waited = time.monotonic() - submitted
+            if waited > timeout:
                 raise TimeoutError(f"{len(pending)} operation(s) not done after {timeout:.0f} s")
-            time.sleep(0.05)
+            time.sleep(poll_pause(last, waited))
             for operation_id in list(pending):
                 operation = http.get(f"/operations/{operation_id}").json()
                 if operation.get("done"):
                     if "error" in operation:
                         raise RuntimeError(f"{operation_id}: {operation['error']}")
                     pending.remove(operation_id)
+                else:
+                    last = operation
 
 
 def build(root: Path, audio: str, seconds: float) -> Path:
