@@ -1,6 +1,6 @@
 """The service against the bare engine on this machine; each part updates its own section of bench/RESULTS.md.
 
-    python bench/run.py [--parts single,throughput,memory] [--quick]
+    python bench/run.py [--parts single,throughput,memory,scaling] [--rounds 3] [--quick]
 
 - single: the 2-minute mono file, submit -> done through `asyncstt serve` (embedded defaults) against
   faster-whisper's BatchedInferencePipeline alone on the same file (bench/engine.py), with both word error rates.
@@ -8,6 +8,9 @@
   >= 14-minute call (the channels take turns), through the service with 1 and with 2 workers, against the
   batched engine alone on each channel as its own mono file.
 - memory: peak RSS of the whole server process tree (API, dispatcher, workers) on a 4-hour stereo call.
+- scaling: the throughput files through the service with 1 and with 2 workers in `--rounds` alternating rounds,
+  each round's speed-up and their median: one run of each moves by a tenth from run to run on 2 cores, which
+  decides alone whether it clears 1.8x. Not among the default parts (about 10 minutes).
 
 The service runs as its own `asyncstt serve` process (tests/support/serve.py), so that its memory is measured
 apart from the benchmark's. Every row carries the machine's 1-minute load average while it was measured.
@@ -16,6 +19,8 @@ apart from the benchmark's. Every row carries the machine's 1-minute load averag
 from __future__ import annotations
 
 import argparse
+import functools
+import statistics
 import sys
 import tempfile
 import time
@@ -47,10 +52,12 @@ POLL_LONGEST_SECONDS = 0.5
 POLL_SHARE_OF_WAIT = 1 / 20
 POLL_OFTEN_FROM = 0.9
 PARTS = ("single", "throughput", "memory")
+EXTRA_PARTS = ("scaling",)
 HEADINGS = {
     "single": "## Service against the bare engine: one mono file",
     "throughput": "## Service against the bare engine: stereo throughput",
     "memory": "## Peak memory on a 4-hour stereo file",
+    "scaling": "## 1 -> 2 workers in alternating rounds",
 }
 
 
@@ -189,13 +196,16 @@ def single(root: Path, scale: float, warm: Path) -> str:
     return table(f"{length:.0f} s of read speech, mono", rows)
 
 
-def throughput(root: Path, scale: float, warm: Path) -> str:
-    rows = []
-    files = {
+def throughput_files(scale: float) -> dict[str, tuple[Channel, ...]]:
+    return {
         "continuous speech": continuous_stereo(600 * scale),
         "call, channels take turns": call(840 * scale, seed=3),
     }
-    for name, channels in files.items():
+
+
+def throughput(root: Path, scale: float, warm: Path) -> str:
+    rows = []
+    for name, channels in throughput_files(scale).items():
         slug = name.split()[0].strip(",")
         path = write_channels(root / f"{slug}.wav", channels)
         length = len(channels[0].samples) / 16000
@@ -220,6 +230,34 @@ def throughput(root: Path, scale: float, warm: Path) -> str:
                 f"{extra}; peak RSS {run.peak_rss_gib:.2f} GiB | WER {run_wer:.1f} % | {run.load} |"
             )
     return table("Continuous speech and a call, stereo", rows)
+
+
+def scaling(root: Path, scale: float, warm: Path, rounds: int) -> str:
+    """Each round runs 1 and 2 workers on the same file, the order turned every round so that a drift in the
+    machine's speed weighs on both alike."""
+    rows = []
+    for name, channels in throughput_files(scale).items():
+        path = write_channels(root / f"scaling-{name.split()[0].strip(',')}.wav", channels)
+        ratios, runs = [], []
+        for round_ in range(rounds):
+            order = (1, 2) if round_ % 2 == 0 else (2, 1)
+            took = {
+                workers: service_run(root, path, workers, warm, timeout=3600) for workers in order
+            }
+            ratios.append(took[1].seconds / took[2].seconds)
+            runs.append(
+                f"{took[1].seconds:.1f} / {took[2].seconds:.1f} s: {ratios[-1]:.2f}x "
+                f"(load {took[1].load}; {took[2].load})"
+            )
+        rows.append(
+            f"| {name} | {'<br>'.join(runs)} | {statistics.median(ratios):.2f}x "
+            f"({min(ratios):.2f}-{max(ratios):.2f}x) |"
+        )
+    return table(
+        f"{rounds} rounds, 1 worker / 2 workers, submit -> done",
+        rows,
+        columns="| file | each round: 1 worker / 2 workers, speed-up (load) | median speed-up (range) |",
+    )
 
 
 def memory(root: Path, scale: float, warm: Path) -> str:
@@ -262,16 +300,22 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="files a tenth as long, for a smoke run"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the scaling part (default 3)"
+    )
     args = parser.parse_args()
     chosen = [part.strip() for part in args.parts.split(",") if part.strip()]
-    unknown = sorted(set(chosen) - set(PARTS))
+    unknown = sorted(set(chosen) - set(PARTS) - set(EXTRA_PARTS))
     if unknown:
-        parser.error(f"unknown parts {unknown}; choose from {', '.join(PARTS)}")
+        parser.error(f"unknown parts {unknown}; choose from {', '.join(PARTS + EXTRA_PARTS)}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     scale = 0.1 if args.quick else 1.0
     builders: dict[str, Callable[[Path, float, Path], str]] = {
         "single": single,
         "throughput": throughput,
         "memory": memory,
+        "scaling": functools.partial(scaling, rounds=args.rounds),
     }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -281,6 +325,7 @@ def main() -> None:
             body = builders[part](root, scale, warm)
             heading = (
                 f"Measured {started} on {machine()}; `python bench/run.py --parts {part}"
+                f"{f' --rounds {args.rounds}' if part == 'scaling' else ''}"
                 f"{' --quick' if args.quick else ''}`; engine as `asyncstt serve` runs it on its defaults."
             )
             text = f"{body}\n\n{heading}"
