@@ -163,6 +163,8 @@ class IamSettings(BaseModel):
     """How long an API process trusts an API key or role binding it has read, in seconds: a new key or role works at once, a revoked key or removed role stops working within this time. 0: read them on every request."""
     audit_denials_per_minute: int = Field(default=60, ge=0)
     """Refused requests (401, 403, 429) of one caller for one reason written to the audit log per minute by each API process; the rest are counted, and the next row written says how many were left out."""
+    audit_retention_days: float = Field(default=365.0, ge=0)
+    """Days the audit log keeps an event; each process that writes to the log deletes older ones, hourly. 0: kept until the operator deletes them."""
     quotas: QuotaSettings = Field(default_factory=QuotaSettings)
 
 

@@ -52,7 +52,8 @@ def _admin(args: argparse.Namespace) -> Iterator[IdentityAdmin]:
     store = SqlStore(settings.store_url)
     try:
         identity = SqlIdentityStore(store)
-        yield IdentityAdmin(identity, ServerKey.load(settings), Auditor(identity))
+        auditor = Auditor(identity, retention_days=settings.iam.audit_retention_days)
+        yield IdentityAdmin(identity, ServerKey.load(settings), auditor)
     finally:
         store.close()
 

@@ -46,7 +46,7 @@ def _session(args: argparse.Namespace) -> Iterator[_Session]:
     try:
         identity = SqlIdentityStore(store)
         server_key = ServerKey.load(settings)
-        auditor = Auditor(identity)
+        auditor = Auditor(identity, retention_days=settings.iam.audit_retention_days)
         yield _Session(
             store,
             IdentityAdmin(identity, server_key, auditor),

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asyncstt.clock import utcnow
 from asyncstt.iam.records import AuditEvent
@@ -20,12 +20,28 @@ ANONYMOUS_ACTOR = "anonymous"
 #: Longest target (a refused request's method and path) and detail an audit event keeps; the rest is counted.
 MAX_TARGET_CHARS = 256
 MAX_DETAIL_CHARS = 1024
+#: How often an Auditor deletes the events past their retention...
+AUDIT_PRUNE_INTERVAL = timedelta(hours=1)
+#: ...and the most it deletes at once; when there were more, the next event written deletes more.
+AUDIT_PRUNE_BATCH = 1000
 
 
 class Auditor:
-    def __init__(self, store: IdentityStore, clock: Callable[[], datetime] = utcnow) -> None:
+    """Writes the audit log, and keeps it to its retention: each process that writes events deletes those older
+    than `retention_days` (0: none) as it goes, at most once an hour, so the log never needs a job of its own."""
+
+    def __init__(
+        self,
+        store: IdentityStore,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        retention_days: float = 0.0,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._retention = timedelta(days=retention_days) if retention_days > 0 else None
+        self._prune_lock = threading.Lock()
+        self._pruned_at: datetime | None = None
 
     def record(self, actor: str, action: str, target: str, outcome: str, detail: str = "") -> None:
         """Append an event. A store failure is logged, never raised: auditing must not turn a refusal into a
@@ -43,6 +59,25 @@ class Auditor:
             self._store.append_audit(event)
         except Exception:
             log.exception("writing the audit event %s %s %s failed", actor, action, event.target)
+        self._prune_if_due(event.at)
+
+    def _prune_if_due(self, now: datetime) -> None:
+        if self._retention is None:
+            return
+        with self._prune_lock:
+            if self._pruned_at is not None and now - self._pruned_at < AUDIT_PRUNE_INTERVAL:
+                return
+            self._pruned_at = now
+        cutoff = now - self._retention
+        try:
+            pruned = self._store.prune_audit_before(cutoff, AUDIT_PRUNE_BATCH)
+        except Exception:
+            log.exception("deleting the audit events from before %s failed", cutoff.isoformat())
+            return
+        if pruned == AUDIT_PRUNE_BATCH:
+            # More may be left: go on at the next event instead of an hour later.
+            with self._prune_lock:
+                self._pruned_at = None
 
 
 def shortened(text: str, most: int) -> str:

@@ -5,6 +5,7 @@ Same semantics as `SqlIdentityStore`, including the UTC normalisation of datetim
 
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import replace
 from datetime import datetime
@@ -38,6 +39,7 @@ class InMemoryIdentityStore:
         self._authorized_keys: dict[str, AuthorizedKeyRecord] = {}
         self._storage: dict[str, StorageCredentialRecord] = {}
         self._audit: list[AuditEvent] = []
+        self._audit_ids = itertools.count(1)
 
     # Folders and service accounts
 
@@ -219,7 +221,14 @@ class InMemoryIdentityStore:
 
     def append_audit(self, event: AuditEvent) -> None:
         with self._lock:
-            self._audit.append(replace(event, at=utc(event.at), id=len(self._audit) + 1))
+            self._audit.append(replace(event, at=utc(event.at), id=next(self._audit_ids)))
+
+    def prune_audit_before(self, cutoff: datetime, limit: int) -> int:
+        with self._lock:
+            old = sorted((e for e in self._audit if e.at < cutoff), key=lambda e: (e.at, e.id or 0))
+            gone = {e.id for e in old[: max(limit, 0)]}
+            self._audit = [e for e in self._audit if e.id not in gone]
+        return len(gone)
 
     def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         with self._lock:

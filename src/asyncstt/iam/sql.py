@@ -328,6 +328,19 @@ class SqlIdentityStore:
                 )
             )
 
+    def prune_audit_before(self, cutoff: datetime, limit: int) -> int:
+        # SKIP LOCKED: processes pruning at the same time take different rows instead of waiting on each other
+        # (SQLite ignores it: its writers take turns anyway).
+        oldest = (
+            select(audit_log.c.id)
+            .where(audit_log.c.at < cutoff)
+            .order_by(audit_log.c.at, audit_log.c.id)
+            .limit(max(limit, 0))
+            .with_for_update(skip_locked=True)
+        )
+        with self._writer.begin() as connection:
+            return connection.execute(delete(audit_log).where(audit_log.c.id.in_(oldest))).rowcount
+
     def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         statement = (
             select(audit_log)

@@ -75,5 +75,8 @@ class IdentityStore(Protocol):
 
     def append_audit(self, event: AuditEvent) -> None: ...
 
+    def prune_audit_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete at most `limit` audit events from before `cutoff`, the oldest first; how many went."""
+
     def list_audit(self, since: datetime | None = None, limit: int = 100) -> list[AuditEvent]:
         """Newest first."""

@@ -62,7 +62,7 @@ def build(settings: Settings, executor: Executor | None = None) -> Components:
     server_key = ServerKey.load(settings)
     sources = SourceRegistry(settings, StoredStorageCredentials(identity, server_key))
     capabilities = describe_engine(settings.engine)
-    auditor = Auditor(identity)
+    auditor = Auditor(identity, retention_days=settings.iam.audit_retention_days)
     tokens = TokenService(identity, server_key, settings.iam)
     authenticator = Authenticator(
         identity, tokens, settings.iam, auditor, required=settings.auth_required

@@ -349,3 +349,17 @@ def test_audit_events_at_the_same_time_keep_their_order(identity: IdentityStore)
     for action in ("first", "second", "third"):
         identity.append_audit(AuditEvent(at(1), "anonymous", action, "t", "denied"))
     assert [e.action for e in identity.list_audit()] == ["third", "second", "first"]
+
+
+def test_pruning_deletes_the_oldest_events_before_the_cutoff_up_to_the_limit(
+    identity: IdentityStore,
+) -> None:
+    for second in (4, 1, 3, 2, 5, 6):
+        identity.append_audit(AuditEvent(at(second), "cli", f"at-{second}", "t", "ok"))
+    assert identity.prune_audit_before(at(5), limit=3) == 3
+    assert [e.action for e in identity.list_audit()] == ["at-6", "at-5", "at-4"]
+    assert identity.prune_audit_before(at(5), limit=3) == 1
+    assert identity.prune_audit_before(at(5), limit=3) == 0
+    assert [e.action for e in identity.list_audit()] == ["at-6", "at-5"]
+    identity.append_audit(AuditEvent(at(7), "cli", "at-7", "t", "ok"))
+    assert len({e.id for e in identity.list_audit()}) == 3
