@@ -118,7 +118,9 @@ class ExecutionSettings(BaseModel):
     lease_seconds: float = 30.0
     """How long a dispatcher's claim on an operation lasts without renewal, in seconds."""
     poll_interval_seconds: float = 0.2
-    """How often an idle dispatcher looks for queued operations, in seconds."""
+    """How soon a dispatcher that found nothing to claim looks again, in seconds; each further empty look doubles the pause, up to `idle_poll_interval_seconds`."""
+    idle_poll_interval_seconds: float = 2.0
+    """Longest pause of a dispatcher that keeps finding nothing to claim, in seconds. A submit to its own API process wakes it at once; this bounds how late it sees an operation queued through another API process of a cluster or handed back by a dispatcher that stopped."""
     max_active_operations: int = 4
     """Operations one dispatcher works on at once."""
     slice_retries: int = 2

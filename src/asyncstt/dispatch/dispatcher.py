@@ -97,6 +97,7 @@ class Dispatcher:
         self._runner.process(operation)
 
     def _claim_loop(self) -> None:
+        pause = self._execution.poll_interval_seconds
         while not self._stop.is_set():
             self._sweeper.sweep_if_due()
             if not self._slots.acquire(timeout=self._execution.poll_interval_seconds):
@@ -115,8 +116,10 @@ class Dispatcher:
                 claim = None
             if claim is None:
                 self._slots.release()
-                self._wake.wait(self._execution.poll_interval_seconds)
+                self._wake.wait(pause)
+                pause = self._idle_pause(pause)
                 continue
+            pause = self._execution.poll_interval_seconds
             operation = claim.operation
             extra = {"operation_id": operation.id}
             if claim.took_over:
@@ -129,6 +132,14 @@ class Dispatcher:
                     self._metrics.lease_expired()
             log.info("claimed %s (attempt %d)", operation.id, operation.attempts, extra=extra)
             self._pool.submit(self._run_and_release, operation)
+
+    def _idle_pause(self, pause: float) -> float:
+        """The pause after one more empty claim: doubled, up to `idle_poll_interval_seconds`. Five claims a
+        second, each a store query, would keep an idle server busy looking for what its own submits wake it for."""
+        longest = max(
+            self._execution.idle_poll_interval_seconds, self._execution.poll_interval_seconds
+        )
+        return min(pause * 2, longest)
 
     def _run_and_release(self, operation: Operation) -> None:
         try:

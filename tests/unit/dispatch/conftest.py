@@ -66,8 +66,10 @@ class ProgressRecordingStore(InMemoryStore):
 class Kit:
     """A dispatcher and everything around it; `on_slice` makes a slice do something before it is recognised."""
 
-    def __init__(self, tmp_path: Path, **execution: Any) -> None:
-        self.store = ProgressRecordingStore()
+    def __init__(
+        self, tmp_path: Path, store: ProgressRecordingStore | None = None, **execution: Any
+    ) -> None:
+        self.store = store or ProgressRecordingStore()
         self.executor = RecordingExecutor()
         self.clock = ManualClock(T0)
         self.ticks = Ticks()
