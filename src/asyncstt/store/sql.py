@@ -2,8 +2,9 @@
 
 Every method is one transaction. On SQLite, transactions that write start with `BEGIN IMMEDIATE`: they take the
 write lock before reading, so a claim never reads a candidate that another writer is about to take, and waiting
-for the lock goes through the busy timeout instead of failing. On PostgreSQL a claim is one `UPDATE … WHERE id =
-(SELECT … FOR UPDATE SKIP LOCKED)`, so concurrent dispatchers skip each other's rows instead of queueing on them.
+for the lock goes through the busy timeout instead of failing. On PostgreSQL a claim's candidate is chosen
+`FOR UPDATE SKIP LOCKED`, so concurrent dispatchers skip each other's rows instead of queueing on them. Which
+operation a claim chooses, and a queued one's place, are in `sql_queue.py`.
 """
 
 from __future__ import annotations
@@ -18,18 +19,14 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     delete,
     func,
     insert,
     not_,
-    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.sql.elements import BindParameter
-from sqlalchemy.sql.selectable import Select
 
 from asyncstt.errors import ErrorInfo
 from asyncstt.operation import Idempotency, Operation, OperationState, Progress
@@ -53,6 +50,7 @@ from asyncstt.store.schema import (
     operations,
     slice_results,
 )
+from asyncstt.store.sql_queue import claim_candidate, claims_ahead
 from asyncstt.store.sql_webhooks import SqlWebhookOutbox, queue_delivery
 
 _QUEUED = OperationState.QUEUED.value
@@ -66,89 +64,6 @@ _INSERT_AUDIO = insert(operation_audio)
 
 def _held_by(owner: str) -> ColumnElement[bool]:
     return and_(operations.c.state == _RUNNING, operations.c.lease_owner == owner)
-
-
-def _claimable_parts(
-    now: datetime | BindParameter[Any],
-) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """The two disjoint parts of `_claimable`: the QUEUED operations, and the RUNNING ones whose lease has run
-    out."""
-    return (
-        operations.c.state == _QUEUED,
-        and_(operations.c.state == _RUNNING, operations.c.lease_expires_at <= now),
-    )
-
-
-def _claimable(now: datetime | BindParameter[Any]) -> ColumnElement[bool]:
-    """What a claim chooses from: QUEUED operations and RUNNING ones whose lease has run out."""
-    return or_(*_claimable_parts(now))
-
-
-def _aged_before(now: datetime, deferred_deadline_seconds: float | None) -> datetime | None:
-    """The creation time at or before which a deferred operation has waited its deadline (None: none ages)."""
-    if deferred_deadline_seconds is None:
-        return None
-    return now - timedelta(seconds=deferred_deadline_seconds)
-
-
-def _urgent(aged_before: datetime | BindParameter[Any] | None) -> ColumnElement[bool]:
-    """Standard operations, and deferred ones created at or before `aged_before` (None: none ages)."""
-    urgent = operations.c.priority == int(Priority.STANDARD)
-    if aged_before is None:
-        return urgent
-    return or_(urgent, operations.c.created_at <= aged_before)
-
-
-def _ahead(own_urgent: bool, ages: bool) -> Select[int]:
-    """The count of claimable operations that a claim takes before a queued one: ahead of an urgent operation
-    older urgent ones; of any other, every urgent one and older others. Built once per shape, so a poll of a
-    queued operation pays for its query, not for building and keying a statement.
-
-    The queued ones, nearly all of them, are counted as ranges of the claim index (state, priority, created
-    time), which SQLite counts from the index alone; one condition over all claimable rows made it read each
-    row from the table and test it, three times the cost for a long queue. Urgency is `_urgent` spelled out
-    per priority: a standard operation is urgent; another one is urgent once it has aged, which for a
-    non-urgent polled operation means created before it, so older.
-    """
-    created_at: BindParameter[datetime] = bindparam("created_at")
-    operation_id: BindParameter[str] = bindparam("operation_id")
-    queued = operations.c.state == _QUEUED
-
-    def older(priority: Priority, *also: ColumnElement[bool]) -> list[Select[int]]:
-        of_priority = and_(queued, operations.c.priority == int(priority), *also)
-        return [
-            select(func.count()).where(of_priority, operations.c.created_at < created_at),
-            select(func.count()).where(
-                of_priority, operations.c.created_at == created_at, operations.c.id < operation_id
-            ),
-        ]
-
-    others = [priority for priority in Priority if priority is not Priority.STANDARD]
-    if own_urgent:
-        counts = older(Priority.STANDARD)
-        if ages:
-            aged = operations.c.created_at <= bindparam("aged_before")
-            counts += [count for priority in others for count in older(priority, aged)]
-    else:
-        standard = and_(queued, operations.c.priority == int(Priority.STANDARD))
-        counts = [select(func.count()).where(standard)]
-        counts += [count for priority in others for count in older(priority)]
-    urgent = _urgent(bindparam("aged_before") if ages else None)
-    older_than_own = or_(
-        operations.c.created_at < created_at,
-        and_(operations.c.created_at == created_at, operations.c.id < operation_id),
-    )
-    ahead = and_(urgent, older_than_own) if own_urgent else or_(urgent, older_than_own)
-    _, expired = _claimable_parts(bindparam("now"))
-    counts.append(select(func.count()).where(expired, ahead))
-    total: ColumnElement[int] = counts[0].scalar_subquery()
-    for count in counts[1:]:
-        total = total + count.scalar_subquery()
-    return select(total)
-
-
-#: `_ahead` of each shape: (the operation is urgent, deferred operations age into urgent ones).
-_AHEAD = {(own, ages): _ahead(own, ages) for own in (False, True) for ages in (False, True)}
 
 
 def _insert_or_ignore(connection: Connection, table: Table, values: dict[str, Any]) -> bool:
@@ -256,15 +171,7 @@ class SqlStore(SqlWebhookOutbox):
         now: datetime,
         deferred_deadline_seconds: float | None = None,
     ) -> Claim | None:
-        # Standard and aged deferred operations first, each group oldest first.
-        rank = case((_urgent(_aged_before(now, deferred_deadline_seconds)), 0), else_=1)
-        candidate = (
-            select(operations.c.id, operations.c.state)
-            .where(_claimable(now))
-            .order_by(rank, operations.c.created_at, operations.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
+        candidate = claim_candidate(now, deferred_deadline_seconds)
         with self._writer.begin() as connection:
             chosen = connection.execute(candidate).one_or_none()
             if chosen is None:
@@ -287,17 +194,7 @@ class SqlStore(SqlWebhookOutbox):
     def queue_position(
         self, operation: Operation, now: datetime, deferred_deadline_seconds: float | None = None
     ) -> int:
-        values: dict[str, Any] = {
-            "now": now,
-            "created_at": operation.created_at,
-            "operation_id": operation.id,
-        }
-        own_urgent = operation.priority is Priority.STANDARD
-        aged_before = _aged_before(now, deferred_deadline_seconds)
-        if aged_before is not None:
-            values["aged_before"] = aged_before
-            own_urgent = own_urgent or operation.created_at <= aged_before
-        statement = _AHEAD[own_urgent, aged_before is not None]
+        statement, values = claims_ahead(operation, now, deferred_deadline_seconds)
         with self._reader.connect() as connection:
             return 1 + connection.execute(statement, values).scalar_one()
 
