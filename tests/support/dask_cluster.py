@@ -35,6 +35,8 @@ from tests.support.environment import child_environment
 
 #: The module a worker preloads to load the engine at start; workers go without it until it exists.
 WORKER_PRELOAD = "asyncstt.executor.worker"
+#: The module each worker command's nanny preloads, as docs/deploy.md starts workers.
+NANNY_PRELOAD = "asyncstt.executor.nanny"
 _START_TIMEOUT_SECONDS = 180.0
 #: Every process group started here, so that even an interpreter that dies in a test leaves none running.
 _ALL_GROUPS: set[int] = set()
@@ -165,6 +167,8 @@ class DaskCluster:
             "0",
             "--local-directory",
             str(self.workdir / f"worker-{command.index}"),
+            "--preload-nanny",
+            NANNY_PRELOAD,
         ]
         if self.preload:
             args += ["--preload", self.preload]

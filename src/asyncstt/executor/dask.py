@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import threading
@@ -20,6 +19,7 @@ from distributed.scheduler import KilledWorker
 from asyncstt.engines.allocator import ARENAS
 from asyncstt.engines.device import workers_wanted
 from asyncstt.errors import AsyncSttError, Unavailable
+from asyncstt.executor.quiet import quiet_defaults
 from asyncstt.executor.worker import prepare
 from asyncstt.settings import EngineSettings, ExecutionSettings
 
@@ -28,17 +28,6 @@ log = logging.getLogger(__name__)
 SATURATION_KEY = "distributed.scheduler.worker-saturation"
 #: The environment Dask's nanny gives each local worker process it spawns.
 WORKER_ENVIRONMENT_KEY = "distributed.nanny.pre-spawn-environ"
-#: Dask's defaults that a local cluster changes: periodic work that every process of the cluster does whether it
-#: recognises or not (an event-loop health tick every 20 ms, a statistical profiler sampling each worker every
-#: 10 ms, system and memory monitors). With Dask's own values an idle server with two workers spent 133 ms of CPU
-#: a second, 7 % of a 2-core machine, taken from recognition while it works; with these, 31 ms. An operator's
-#: own Dask configuration (its YAML files, DASK_* variables) still wins.
-QUIET_LOCAL_CLUSTER: dict[str, Any] = {
-    "distributed": {
-        "admin": {"tick": {"interval": "1s"}, "system-monitor": {"interval": "5s"}},
-        "worker": {"profile": {"enabled": False}, "memory": {"monitor-interval": "1s"}},
-    }
-}
 #: Seconds to wait for an external scheduler, on start and after the connection drops.
 CONNECT_TIMEOUT_SECONDS = 10.0
 #: Times one slice is submitted again after the cluster lost it (scheduler restart, connection lost, workers
@@ -48,12 +37,6 @@ LOST_RESUBMITS = 3
 RECONNECT_INTERVAL_SECONDS = 2.0
 #: Seconds to wait for the error of a slice that failed; the client holds it already, so this is a formality.
 ERROR_FETCH_SECONDS = 5.0
-
-
-@functools.cache
-def _quiet_local_cluster() -> None:
-    """Dask's defaults replaced by QUIET_LOCAL_CLUSTER, once per process; values the operator set stay."""
-    dask.config.update_defaults(QUIET_LOCAL_CLUSTER)
 
 
 @dataclass(frozen=True)
@@ -101,7 +84,7 @@ class DaskExecutor:
             self._client = self._connect(self._address)
         else:
             workers = execution.local_workers or workers_wanted(engine, os.cpu_count() or 1)
-            _quiet_local_cluster()
+            quiet_defaults()
             # From its start, so that no thread of the worker takes an arena of its own before the engine
             # loads (engines/allocator.py); workers elsewhere get the limit when the engine loads.
             environment = dict(dask.config.get(WORKER_ENVIRONMENT_KEY, {}))

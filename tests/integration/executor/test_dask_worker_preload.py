@@ -37,7 +37,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 START_TIMEOUT_SECONDS = 90.0
 #: How operators start a worker (docs/deploy.md, compose.yaml), less the addresses.
-WORKER_ARGS = ["--preload", "asyncstt.executor.worker", "--nthreads", "1", "--nworkers", "1"]
+WORKER_ARGS = [
+    "--preload", "asyncstt.executor.worker", "--preload-nanny", "asyncstt.executor.nanny",
+    "--nthreads", "1", "--nworkers", "1",
+]  # fmt: skip
 COMPOSE = Path(__file__).resolve().parents[3] / "compose.yaml"
 EXECUTOR_LOG = "asyncstt.executor.dask"
 
@@ -47,6 +50,11 @@ def loaded_engines() -> list[str]:
     from asyncstt.engines import catalog
 
     return list(catalog._engines)
+
+
+def periodic_work(dask_worker: Any) -> dict[str, float]:
+    """Runs on a worker or its nanny: the milliseconds between runs of each of its periodic callbacks."""
+    return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
 
 
 # Workers cannot import the tests package: functions they run travel as code.
@@ -178,6 +186,18 @@ def test_a_slice_runs_on_the_preloaded_worker(
     assert list(executor._client.run(loaded_engines).values()) == [
         [EngineSettings().model_dump_json()]
     ]
+
+
+def test_the_worker_and_its_nanny_keep_their_periodic_work_small(executor: DaskExecutor) -> None:
+    client = executor._client
+    workers, nannies = client.run(periodic_work), client.run(periodic_work, nanny=True)
+    assert len(workers) == len(nannies) == 1
+    for work in [*workers.values(), *nannies.values()]:
+        # Dask's own: a tick every 20 ms, the system monitor every 500 ms.
+        assert (work["tick"], work["monitor"]) == (1000, 5000), work
+        assert "profile" not in work, work
+    (worker,) = workers.values()
+    assert worker["memory_monitor"] == 1000, worker
 
 
 def test_connecting_logs_the_dashboard_link(
