@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dask.config
+import pytest
 from tornado.ioloop import PeriodicCallback
 
 from asyncstt.executor.quiet import QUIET_CLUSTER, quiet_server, quiet_values
@@ -53,35 +54,32 @@ def test_a_value_the_operator_sets_is_not_replaced_even_where_it_is_dasks_own() 
     }
 
 
-def test_a_server_made_before_the_quiet_values_takes_them_before_it_starts() -> None:
-    server = Server()
-    with dask.config.set(
-        {
-            "distributed.admin.tick.interval": "1s",
-            "distributed.admin.system-monitor.interval": "5s",
-            "distributed.worker.memory.monitor-interval": "1s",
-            "distributed.worker.profile.enabled": False,
-        }
-    ):
-        quiet_server(server)
-    assert server.intervals() == {
-        "tick": 1000,
-        "monitor": 5000,
-        "memory_monitor": 1000,
-        "heartbeat": 1000,
+def configured(tick: str, monitor: str, memory: str, profile: bool) -> dict[str, object]:
+    return {
+        "distributed.admin.tick.interval": tick,
+        "distributed.admin.system-monitor.interval": monitor,
+        "distributed.worker.memory.monitor-interval": memory,
+        "distributed.worker.profile.enabled": profile,
     }
-    assert not any(pc.is_running() for pc in server.periodic_callbacks.values())
 
 
-def test_a_server_keeps_the_profiler_and_intervals_the_configuration_holds() -> None:
+QUIET = {"tick": 1000, "monitor": 5000, "memory_monitor": 1000, "heartbeat": 1000}
+
+
+@pytest.mark.parametrize(
+    ("configuration", "intervals"),
+    [
+        # The quiet values: a server made before they applied takes them before it starts.
+        (configured("1s", "5s", "1s", profile=False), QUIET),
+        # Dask's own, as an operator may set them: kept, the profiler too.
+        (configured("20ms", "500ms", "100ms", profile=True), Server().intervals()),
+    ],
+)
+def test_a_server_takes_the_intervals_and_profiler_the_configuration_holds(
+    configuration: dict[str, object], intervals: dict[str, float]
+) -> None:
     server = Server()
-    with dask.config.set(
-        {
-            "distributed.admin.tick.interval": "20ms",
-            "distributed.admin.system-monitor.interval": "500ms",
-            "distributed.worker.memory.monitor-interval": "100ms",
-            "distributed.worker.profile.enabled": True,
-        }
-    ):
+    with dask.config.set(configuration):
         quiet_server(server)
-    assert server.intervals() == Server().intervals()
+    assert server.intervals() == intervals
+    assert not any(pc.is_running() for pc in server.periodic_callbacks.values())
