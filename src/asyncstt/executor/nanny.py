@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from asyncstt.executor.quiet import quiet_server
+from asyncstt.executor.quiet import quiet_defaults, quiet_server
 
 
 def dask_setup(nanny: Any) -> None:
     """Called by Dask in the nanny's process before it starts its worker processes."""
+    quiet_defaults()
     quiet_server(nanny)

@@ -53,9 +53,8 @@ def quiet_values(chosen: dict[str, Any]) -> dict[str, Any]:
 
 
 def quiet_server(server: Any) -> None:
-    """`quiet_defaults` for a Dask worker or nanny made before they applied (`dask worker` runs the preloads of
-    both after making them, before it starts their periodic work): that work as the configuration says now."""
-    quiet_defaults()
+    """The periodic work of a Dask worker or nanny made before `quiet_defaults` ran (`dask worker` runs the
+    preloads of both after making them, before it starts their periodic work), as the configuration says now."""
     callbacks = server.periodic_callbacks
     for name, key in _INTERVALS.items():
         if name in callbacks:

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from asyncstt.engines.catalog import factory, load_engine
-from asyncstt.executor.quiet import quiet_server
+from asyncstt.executor.quiet import quiet_defaults, quiet_server
 from asyncstt.observability.logs import configure_logging
 from asyncstt.settings import EngineSettings, Settings
 
@@ -38,6 +38,7 @@ def prepare(engine: EngineSettings) -> None:
 async def dask_setup(worker: Any) -> None:
     """Called by Dask in each worker process before it connects to the scheduler."""
     configure_logging()
+    quiet_defaults()
     quiet_server(worker)
     settings = Settings()
     log.info("asyncstt worker %s starting", getattr(worker, "name", None) or "")
